@@ -1,0 +1,3 @@
+"""mmtui: a terminal console for on-call ML engineers."""
+
+__version__ = "0.1.0"

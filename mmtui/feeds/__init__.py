@@ -1,0 +1,1 @@
+"""Feeds: exposition-format parsing, presets per model server, derivation, polling."""
