@@ -5,7 +5,15 @@ Every error names the file, the key and what was expected (``ConfigError``).
 
 from __future__ import annotations
 
+import os
+import re
+import tomllib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmtui.names import DRIFT_PREFIX, DRIFT_SHARE, PRESETS, QUALITY_METRICS, SERVING_METRICS
 
 
 class ConfigError(ValueError):
@@ -88,3 +96,328 @@ class Config:
     rules: tuple[RuleConfig, ...] = ()
     source: str | None = None
     """The file this was read from, if any."""
+
+
+# --------------------------------------------------------------------------- loading
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_OPS = (">", ">=", "<", "<=")
+_SEVERITIES = ("critical", "warning", "info")
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds from ``"250ms"``, ``"2s"``, ``"5m"``, ``"1h30m"``, ``"1d"`` or a number of seconds.
+
+    >>> parse_duration("1h30m")
+    5400.0
+    >>> parse_duration(2)
+    2.0
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"expected a duration like '30s', got {text!r}")
+    if isinstance(text, int | float):
+        if text < 0:
+            raise ValueError(f"expected a non-negative duration, got {text!r}")
+        return float(text)
+    s = text.strip()
+    if not s:
+        raise ValueError("expected a duration like '30s', got an empty string")
+    try:
+        value = float(s)
+    except ValueError:
+        pass
+    else:
+        if value < 0:
+            raise ValueError(f"expected a non-negative duration, got {text!r}")
+        return value
+    total = 0.0
+    pos = 0
+    for m in re.finditer(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", s):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(s) or pos == 0:
+        raise ValueError(f"expected a duration like '250ms', '30s', '5m', '1h', got {text!r}")
+    return total
+
+
+class _Reader:
+    """Typed access to one TOML table with errors that name the file and the dotted key."""
+
+    def __init__(self, source: str, path: str, table: Mapping[str, Any], env: Mapping[str, str]):
+        self.source = source
+        self.path = path
+        self.table = table
+        self.env = env
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def error(self, name: str, expected: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {self.key(name)}: {expected}")
+
+    def _get(self, name: str) -> Any:
+        self.used.add(name)
+        return self.table.get(name)
+
+    def string(
+        self, name: str, default: str | None = None, *, required: bool = False
+    ) -> str | None:
+        value = self._get(name)
+        if value is None:
+            if required:
+                raise self.error(name, "is required (a string)")
+            return default
+        if not isinstance(value, str):
+            raise self.error(name, f"expected a string, got {_describe(value)}")
+        return self.expand(name, value)
+
+    def req_str(self, name: str) -> str:
+        value = self.string(name, required=True)
+        assert value is not None
+        if not value.strip():
+            raise self.error(name, "must not be empty")
+        return value
+
+    def choice(self, name: str, choices: Sequence[str], default: str) -> str:
+        value = self.string(name, default)
+        assert value is not None
+        if value not in choices:
+            raise self.error(name, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float | None = None) -> float:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(name, f"expected a number, got {_describe(value)}")
+        if minimum is not None and value < minimum:
+            raise self.error(name, f"expected a number >= {minimum:g}, got {value!r}")
+        return float(value)
+
+    def integer(self, name: str, default: int, *, minimum: int = 1) -> int:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(name, f"expected an integer, got {_describe(value)}")
+        if value < minimum:
+            raise self.error(name, f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(name, f"expected true or false, got {_describe(value)}")
+        return value
+
+    def duration(self, name: str, default: float, *, positive: bool = False) -> float:
+        value = self._get(name)
+        if value is None:
+            return default
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise self.error(name, str(exc)) from None
+        if positive and seconds <= 0:
+            raise self.error(name, f"expected a duration > 0, got {value!r}")
+        return seconds
+
+    def str_list(self, name: str) -> tuple[str, ...]:
+        value = self._get(name)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(name, f"expected a list of strings, got {_describe(value)}")
+        return tuple(value)
+
+    def str_map(self, name: str) -> dict[str, str]:
+        value = self._get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(name, f"expected a table of strings, got {_describe(value)}")
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            if not isinstance(v, str):
+                raise self.error(f"{name}.{k}", f"expected a string, got {_describe(v)}")
+            out[k] = self.expand(f"{name}.{k}", v)
+        return out
+
+    def sub(self, name: str) -> _Reader | None:
+        value = self._get(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(name, f"expected a table, got {_describe(value)}")
+        return _Reader(self.source, self.key(name), value, self.env)
+
+    def expand(self, name: str, value: str) -> str:
+        def repl(m: re.Match[str]) -> str:
+            var = m.group(1)
+            if var not in self.env:
+                raise self.error(name, f"refers to ${{{var}}}, which is not set in the environment")
+            return self.env[var]
+
+        return _ENV_REF.sub(repl, value)
+
+    def check_unknown(self, known: Collection[str] | None = None) -> None:
+        allowed = set(known) if known is not None else self.used
+        unknown = sorted(set(self.table) - allowed)
+        if unknown:
+            expected = ", ".join(sorted(allowed))
+            raise self.error(unknown[0], f"unknown key (expected one of {expected})")
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _tables(root: _Reader, name: str) -> list[_Reader]:
+    value = root._get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise root.error(name, f"expected an array of tables ([[{name}]])")
+    return [_Reader(root.source, f"{name}[{i}]", t, root.env) for i, t in enumerate(value)]
+
+
+def _read_monitor(r: _Reader | None) -> MonitorConfig:
+    if r is None:
+        return MonitorConfig()
+    d = MonitorConfig()
+    cfg = MonitorConfig(
+        interval=r.duration("interval", d.interval, positive=True),
+        history=r.integer("history", d.history, minimum=2),
+        state=r.string("state"),
+        concurrency=r.integer("concurrency", d.concurrency),
+        max_body_bytes=r.integer("max_body_bytes", d.max_body_bytes, minimum=1024),
+        theme=r.string("theme"),
+    )
+    r.check_unknown()
+    return cfg
+
+
+def _read_generic(r: _Reader | None) -> GenericMetrics | None:
+    if r is None:
+        return None
+    g = GenericMetrics(
+        requests=r.string("requests"),
+        errors=r.string("errors"),
+        latency=r.string("latency"),
+        latency_unit=r.choice("latency_unit", ("s", "ms", "us"), "s"),
+        queue=r.string("queue"),
+        inflight=r.string("inflight"),
+        model_label=r.string("model_label"),
+        requests_include_errors=r.boolean("requests_include_errors", True),
+    )
+    r.check_unknown()
+    return g
+
+
+def _check_url(r: _Reader, name: str, url: str) -> None:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise r.error(name, f"expected an http:// or https:// URL, got {url!r}")
+
+
+def _read_endpoint(r: _Reader) -> EndpointConfig:
+    name = r.req_str("name")
+    metrics_url = r.req_str("metrics_url")
+    _check_url(r, "metrics_url", metrics_url)
+    records_url = r.string("records_url")
+    if records_url is not None and "://" in records_url:
+        _check_url(r, "records_url", records_url)
+    preset = r.choice("preset", PRESETS, "generic")
+    generic = _read_generic(r.sub("metrics"))
+    if preset == "generic" and (generic is None or generic.requests is None):
+        raise r.error(
+            "metrics", "preset 'generic' needs [endpoints.metrics] with at least 'requests'"
+        )
+    ep = EndpointConfig(
+        name=name,
+        metrics_url=metrics_url,
+        preset=preset,
+        records_url=records_url,
+        baseline=r.string("baseline"),
+        headers=r.str_map("headers"),
+        timeout=r.duration("timeout", 5.0, positive=True),
+        models=r.str_list("models"),
+        generic=generic,
+    )
+    r.check_unknown()
+    return ep
+
+
+def _read_rule(r: _Reader) -> RuleConfig:
+    name = r.req_str("name")
+    metric = r.req_str("metric")
+    known = metric in SERVING_METRICS or metric in QUALITY_METRICS or metric == DRIFT_SHARE
+    if not known and not (metric.startswith(DRIFT_PREFIX) and len(metric) > len(DRIFT_PREFIX)):
+        raise r.error(
+            "metric",
+            f"rule {name!r}: unknown metric {metric!r} (expected a derived metric such as "
+            "latency_p95_ms, error_rate, accuracy, drift_share, or drift.<feature>)",
+        )
+    value = r.table.get("threshold")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise r.error("threshold", f"rule {name!r}: expected a number, got {_describe(value)}")
+    rule = RuleConfig(
+        name=name,
+        metric=metric,
+        op=r.choice("op", _OPS, ">"),
+        threshold=r.number("threshold", 0.0),
+        for_=r.duration("for", 0.0),
+        endpoint=r.string("endpoint", "*") or "*",
+        severity=r.choice("severity", _SEVERITIES, "warning"),
+    )
+    r.check_unknown()
+    return rule
+
+
+def parse_config(
+    text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> Config:
+    """Parse TOML text into a validated ``Config``; raises ``ConfigError``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    root = _Reader(source, "", data, os.environ if env is None else env)
+    monitor = _read_monitor(root.sub("monitor"))
+    endpoints = tuple(_read_endpoint(t) for t in _tables(root, "endpoints"))
+    seen: set[str] = set()
+    for i, ep in enumerate(endpoints):
+        if ep.name in seen:
+            raise ConfigError(f"{source}: endpoints[{i}].name: duplicate endpoint name {ep.name!r}")
+        seen.add(ep.name)
+    rules = tuple(_read_rule(t) for t in _tables(root, "rules"))
+    root.check_unknown(KNOWN_SECTIONS)
+    return Config(monitor=monitor, endpoints=endpoints, rules=rules, source=source)
+
+
+KNOWN_SECTIONS: tuple[str, ...] = ("monitor", "endpoints", "rules", "channels")
+"""Top-level sections; later issues add theirs here."""
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; every problem is a one-line ``ConfigError``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc}") from None
+    return parse_config(text, source=str(p), env=env)

@@ -1,0 +1,5 @@
+import sys
+
+from mmtui.cli import main
+
+sys.exit(main())

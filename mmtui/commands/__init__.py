@@ -1,0 +1,1 @@
+"""Sub-command implementations: each module has ``run(args) -> int``."""
