@@ -143,7 +143,7 @@ def parse_duration(text: str | int | float) -> float:
     return total
 
 
-class _Reader:
+class TableReader:
     """Typed access to one TOML table with errors that name the file and the dotted key."""
 
     def __init__(self, source: str, path: str, table: Mapping[str, Any], env: Mapping[str, str]):
@@ -252,13 +252,13 @@ class _Reader:
             out[k] = self.expand(f"{name}.{k}", v)
         return out
 
-    def sub(self, name: str) -> _Reader | None:
+    def sub(self, name: str) -> TableReader | None:
         value = self._get(name)
         if value is None:
             return None
         if not isinstance(value, dict):
             raise self.error(name, f"expected a table, got {_describe(value)}")
-        return _Reader(self.source, self.key(name), value, self.env)
+        return TableReader(self.source, self.key(name), value, self.env)
 
     def expand(self, name: str, value: str) -> str:
         def repl(m: re.Match[str]) -> str:
@@ -285,16 +285,16 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _tables(root: _Reader, name: str) -> list[_Reader]:
+def _tables(root: TableReader, name: str) -> list[TableReader]:
     value = root._get(name)
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
         raise root.error(name, f"expected an array of tables ([[{name}]])")
-    return [_Reader(root.source, f"{name}[{i}]", t, root.env) for i, t in enumerate(value)]
+    return [TableReader(root.source, f"{name}[{i}]", t, root.env) for i, t in enumerate(value)]
 
 
-def _read_monitor(r: _Reader | None) -> MonitorConfig:
+def _read_monitor(r: TableReader | None) -> MonitorConfig:
     if r is None:
         return MonitorConfig()
     d = MonitorConfig()
@@ -310,7 +310,7 @@ def _read_monitor(r: _Reader | None) -> MonitorConfig:
     return cfg
 
 
-def _read_generic(r: _Reader | None) -> GenericMetrics | None:
+def _read_generic(r: TableReader | None) -> GenericMetrics | None:
     if r is None:
         return None
     g = GenericMetrics(
@@ -327,12 +327,12 @@ def _read_generic(r: _Reader | None) -> GenericMetrics | None:
     return g
 
 
-def _check_url(r: _Reader, name: str, url: str) -> None:
+def _check_url(r: TableReader, name: str, url: str) -> None:
     if not re.match(r"^https?://[^/\s]+", url):
         raise r.error(name, f"expected an http:// or https:// URL, got {url!r}")
 
 
-def _read_endpoint(r: _Reader) -> EndpointConfig:
+def _read_endpoint(r: TableReader) -> EndpointConfig:
     name = r.req_str("name")
     metrics_url = r.req_str("metrics_url")
     _check_url(r, "metrics_url", metrics_url)
@@ -360,7 +360,7 @@ def _read_endpoint(r: _Reader) -> EndpointConfig:
     return ep
 
 
-def _read_rule(r: _Reader) -> RuleConfig:
+def _read_rule(r: TableReader) -> RuleConfig:
     name = r.req_str("name")
     metric = r.req_str("metric")
     known = metric in SERVING_METRICS or metric in QUALITY_METRICS or metric == DRIFT_SHARE
@@ -394,7 +394,7 @@ def parse_config(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    root = _Reader(source, "", data, os.environ if env is None else env)
+    root = TableReader(source, "", data, os.environ if env is None else env)
     monitor = _read_monitor(root.sub("monitor"))
     endpoints = tuple(_read_endpoint(t) for t in _tables(root, "endpoints"))
     seen: set[str] = set()
