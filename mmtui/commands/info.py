@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from mmtui import __version__, paths
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"  valid: {len(cfg.endpoints)} endpoints, {len(cfg.rules)} rules", file=out)
     state = args.state or str(paths.default_state_file())
-    print(f"state: {state}  [{'exists' if paths.Path(state).exists() else 'not created yet'}]",
+    print(f"state: {state}  [{'exists' if Path(state).exists() else 'not created yet'}]",
           file=out)
     print("themes (later folders override earlier ones):", file=out)
     for d in paths.theme_dirs():

@@ -1,0 +1,259 @@
+"""The headless core loop: poll → parse → derive → series, one Snapshot per tick.
+
+Textual-free. Parsing and derivation run in worker threads (``asyncio.to_thread``) so the event loop
+that also drives the TUI never waits on them. Snapshots are coalesced: results that land together
+(one poll cycle) produce one snapshot, and a quiet monitor still publishes once per interval so that
+``stale`` shows up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mmtui.config import Config, EndpointConfig
+from mmtui.feeds.derive import Derived, Scrape, derive
+from mmtui.feeds.model import ParseError
+from mmtui.feeds.parser import parse_bytes
+from mmtui.feeds.poller import Poller, ScrapeResult, status_at
+from mmtui.feeds.presets import Preset, get_preset
+from mmtui.names import ERROR_RATE, LATENCY_P95, SERVING_METRICS, THROUGHPUT, Metrics
+from mmtui.series import SeriesStore
+from mmtui.snapshot import (
+    STATUS_ERROR,
+    STATUS_PENDING,
+    STATUS_UP,
+    RowSnapshot,
+    Snapshot,
+)
+
+_log = logging.getLogger(__name__)
+
+SPARK_METRICS = (LATENCY_P95, THROUGHPUT, ERROR_RATE)
+"""Metrics whose recent history goes into each row for sparklines."""
+SPARK_POINTS = 60
+
+_EMPTY: Metrics = dict.fromkeys(SERVING_METRICS)
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """One scrape, parsed and derived (or why it could not be)."""
+
+    status: str
+    error: str | None
+    scrape: Scrape | None
+    derived: Derived | None
+    families: int
+
+
+def process(
+    result: ScrapeResult, preset: Preset, endpoint: EndpointConfig, previous: Scrape | None
+) -> Processed:
+    """Parse and derive one scrape result against the previous good scrape; never raises."""
+    if result.status != STATUS_UP or result.body is None:
+        return Processed(result.status, result.error, None, None, 0)
+    try:
+        families = parse_bytes(result.body, result.content_type, only=preset.families)
+    except ParseError as exc:
+        return Processed(STATUS_ERROR, f"unparsable body: {exc}", None, None, 0)
+    scrape = Scrape(at=result.started, families=families)
+    try:
+        derived = derive(preset, scrape, previous, models=endpoint.models)
+    except Exception as exc:  # a preset meeting data it cannot handle must not kill the feed
+        _log.exception("derive failed for %s", endpoint.name)
+        return Processed(STATUS_ERROR, f"cannot derive metrics: {exc}", scrape, None, 0)
+    return Processed(STATUS_UP, None, scrape, derived, len(families))
+
+
+@dataclass(slots=True)
+class _EndpointState:
+    config: EndpointConfig
+    preset: Preset
+    status: str = STATUS_PENDING
+    error: str | None = None
+    last_ok: float | None = None
+    previous: Scrape | None = None
+    derived: Derived | None = None
+    models: list[str] = field(default_factory=list)
+
+
+class Monitor:
+    """Polls the configured endpoints and publishes Snapshots; implements ``SnapshotSource``."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        spark_points: int = SPARK_POINTS,
+    ) -> None:
+        self.config = config
+        self.interval = config.monitor.interval
+        self._clock = clock
+        self._spark_points = spark_points
+        self._states = {
+            ep.name: _EndpointState(ep, get_preset(ep.preset, ep.generic))
+            for ep in config.endpoints
+        }
+        self.series = SeriesStore(config.monitor.history)
+        self._lock = threading.Lock()
+        self._subscribers: list[Callable[[Snapshot], None]] = []
+        self._tick = 0
+        self._paused = False
+        self._dirty: asyncio.Event | None = None
+        self._poller: Poller | None = None
+        self.last_snapshot: Snapshot | None = None
+
+    # -- SnapshotSource ------------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
+        self._subscribers.append(callback)
+
+    def set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        if self._poller is not None:
+            self._poller.set_paused(paused)
+        if self._dirty is not None:
+            self._dirty.set()  # show the pause state at once
+
+    def poll_now(self) -> None:
+        if self._poller is not None:
+            self._poller.poll_now()
+
+    async def run(self) -> None:
+        """Poll until cancelled; the first poll of every endpoint starts at once."""
+        self._dirty = asyncio.Event()
+        poller = self._new_poller()
+        poller.set_paused(self._paused)
+        self._poller = poller
+        self.publish()
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(poller.run(), name="poller")
+                poller.poll_now()  # first cycle now, not spread over the first interval
+                group.create_task(self._publisher(), name="publisher")
+        finally:
+            self._poller = None
+
+    async def poll_once(self) -> Snapshot:
+        """One cycle outside ``run()``: scrape every endpoint once, ingest, publish.
+
+        For ``mmtui check --once`` and tests; don't call it while ``run()`` is running.
+        """
+        poller = self._new_poller()
+        try:
+            results = await poller.poll_once()
+        finally:
+            await poller.aclose()
+        await asyncio.to_thread(lambda: [self.ingest(r) for r in results])
+        return self.publish()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _new_poller(self) -> Poller:
+        return Poller(
+            self.config.endpoints,
+            self._on_result,
+            interval=self.interval,
+            concurrency=self.config.monitor.concurrency,
+            max_body_bytes=self.config.monitor.max_body_bytes,
+            clock=self._clock,
+        )
+
+    async def _on_result(self, result: ScrapeResult) -> None:
+        await asyncio.to_thread(self.ingest, result)
+        if self._dirty is not None:
+            self._dirty.set()
+
+    def ingest(self, result: ScrapeResult) -> Processed:
+        """Parse, derive and record one result (thread-safe; runs in a worker thread)."""
+        state = self._states[result.endpoint]
+        processed = process(result, state.preset, state.config, state.previous)
+        with self._lock:
+            state.status = processed.status
+            state.error = processed.error
+            name = state.config.name
+            if processed.derived is not None and processed.scrape is not None:
+                state.previous = processed.scrape
+                state.derived = processed.derived
+                state.last_ok = processed.scrape.at
+                per_model = processed.derived.models
+                models = sorted(per_model) if len(per_model) > 1 else []
+                state.models = models
+                self.series.append(name, None, processed.scrape.at, processed.derived.metrics)
+                for model in models:
+                    self.series.append(name, model, processed.scrape.at,
+                                       processed.derived.models[model])
+            else:
+                # A gap in every series of the endpoint: sparklines show the outage.
+                self.series.append(name, None, result.started, _EMPTY)
+                for model in state.models:
+                    self.series.append(name, model, result.started, _EMPTY)
+        return processed
+
+    async def _publisher(self) -> None:
+        assert self._dirty is not None
+        coalesce = min(0.25, self.interval / 4)
+        while True:
+            try:
+                await asyncio.wait_for(self._dirty.wait(), timeout=self.interval)
+            except TimeoutError:
+                pass
+            else:
+                await asyncio.sleep(coalesce)  # let the rest of this poll cycle land
+            self._dirty.clear()
+            self.publish()
+
+    def publish(self) -> Snapshot:
+        snap = self.snapshot()
+        self.last_snapshot = snap
+        for callback in list(self._subscribers):
+            try:
+                callback(snap)
+            except Exception:
+                _log.exception("snapshot subscriber failed")
+        return snap
+
+    def snapshot(self) -> Snapshot:
+        """The current state of every endpoint (and model) as one immutable Snapshot."""
+        now = self._clock()
+        rows: list[RowSnapshot] = []
+        with self._lock:
+            self._tick += 1
+            for st in self._states.values():
+                status = status_at(st.last_ok, st.status, now, self.interval)
+                derived = st.derived
+                rows.append(self._row(st, None, status, derived.metrics if derived else _EMPTY))
+                for model in st.models:
+                    metrics = derived.models.get(model, _EMPTY) if derived else _EMPTY
+                    rows.append(self._row(st, model, status, metrics))
+        return Snapshot(
+            at=now, tick=self._tick, paused=self._paused, interval=self.interval, rows=tuple(rows)
+        )
+
+    def _row(
+        self, st: _EndpointState, model: str | None, status: str, metrics: Metrics
+    ) -> RowSnapshot:
+        history: dict[str, tuple[float | None, ...]] = {}
+        for metric in SPARK_METRICS:
+            ring = self.series.ring(st.config.name, model, metric)
+            history[metric] = ring.last(self._spark_points) if ring is not None else ()
+        return RowSnapshot(
+            endpoint=st.config.name,
+            model=model,
+            preset=st.preset.name,
+            status=status,
+            error=st.error,
+            last_ok=st.last_ok,
+            metrics=dict(metrics),
+            history=history,
+        )

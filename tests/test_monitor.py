@@ -1,0 +1,205 @@
+"""The Monitor end to end: the real simulator on 127.0.0.1 → poll → parse → derive → Snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from mmtui.config import Config, EndpointConfig, MonitorConfig, parse_config
+from mmtui.monitor import Monitor
+from mmtui.sim.server import SimServer
+from mmtui.snapshot import RowSnapshot, Snapshot
+
+EPOCH = 1_800_000_000.0
+
+
+class FakeClock:
+    """Wall-clock time shared by the simulator and the monitor, moved by the test."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(EPOCH)
+
+
+def _sim(scenario: str, clock: FakeClock) -> Iterator[SimServer]:
+    server = SimServer(scenario=scenario, seed=7, clock=clock)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def calm(clock: FakeClock) -> Iterator[SimServer]:
+    yield from _sim("calm", clock)
+
+
+@pytest.fixture
+def incident(clock: FakeClock) -> Iterator[SimServer]:
+    yield from _sim("incident", clock)
+
+
+def rows_by_key(snap: Snapshot) -> dict[str, RowSnapshot]:
+    return {row.key: row for row in snap.rows}
+
+
+def monitor_for(server: SimServer, clock: FakeClock, interval: str = "2s") -> Monitor:
+    config = parse_config(server.config_toml(interval=interval), source="<sim>", env={})
+    return Monitor(config, clock=clock)
+
+
+async def test_first_scrape_gives_lifetime_figures_and_null_rates(
+    calm: SimServer, clock: FakeClock
+) -> None:
+    monitor = monitor_for(calm, clock)
+    snap = await monitor.poll_once()
+    rows = rows_by_key(snap)
+    assert {r.endpoint for r in snap.rows} == {ep["name"] for ep in calm.endpoints}
+    assert all(r.status == "up" for r in snap.rows), [(r.key, r.error) for r in snap.rows]
+    llm = rows["chat-llm"]
+    assert llm.metrics["throughput_rps"] is None  # one scrape: no rate yet
+    assert llm.metrics["latency_p95_ms"] is not None and llm.metrics["latency_p95_ms"] > 0
+
+
+async def test_two_scrapes_give_rates_and_per_model_rows(calm: SimServer, clock: FakeClock) -> None:
+    monitor = monitor_for(calm, clock)
+    await monitor.poll_once()
+    clock.t += 10.0
+    snap = await monitor.poll_once()
+    rows = rows_by_key(snap)
+    fraud_models = [r for r in snap.rows if r.endpoint == "fraud-scorer" and r.model is not None]
+    assert len(fraud_models) >= 2  # Triton hosts several models: one row each
+    total = rows["fraud-scorer"].metrics["throughput_rps"]
+    assert total is not None and total > 0
+    per_model = [r.metrics["throughput_rps"] for r in fraud_models]
+    assert sum(v for v in per_model if v is not None) == pytest.approx(total)
+    for row in snap.rows:
+        assert row.metrics["throughput_rps"] is not None and row.metrics["throughput_rps"] > 0
+        err = row.metrics["error_rate"]
+        assert err is not None and 0 <= err <= 1
+        assert len(row.history["throughput_rps"]) == 2
+        assert row.history["throughput_rps"][-1] == row.metrics["throughput_rps"]
+        assert row.last_ok == clock.t
+
+
+async def test_incident_down_endpoint_shows_reason_and_keeps_others_up(
+    incident: SimServer, clock: FakeClock
+) -> None:
+    monitor = monitor_for(incident, clock)
+    await monitor.poll_once()
+    clock.t = EPOCH + 100.0  # image-classifier is down 95-125 s into the script
+    snap = await monitor.poll_once()
+    rows = rows_by_key(snap)
+    down = rows["image-classifier"]
+    assert down.status == "down"
+    assert down.error
+    assert down.last_ok == EPOCH  # the last good data is kept, with its age
+    assert down.history["throughput_rps"][-1] is None  # the outage is a gap in the sparkline
+    assert all(r.status == "up" for r in snap.rows if r.endpoint != "image-classifier")
+    clock.t = EPOCH + 130.0  # back, as a restarted process (counters from 0)
+    snap = await monitor.poll_once()
+    back = rows_by_key(snap)["image-classifier"]
+    assert back.status == "up"
+    rate = back.metrics["throughput_rps"]
+    assert rate is None or rate >= 0  # a counter reset never shows as negative traffic
+
+
+async def test_latency_spike_is_visible(incident: SimServer, clock: FakeClock) -> None:
+    monitor = monitor_for(incident, clock)
+    await monitor.poll_once()
+    clock.t = EPOCH + 6.0
+    normal = rows_by_key(await monitor.poll_once())["chat-llm"].metrics["latency_p95_ms"]
+    clock.t = EPOCH + 20.0
+    await monitor.poll_once()
+    clock.t = EPOCH + 26.0
+    spiked = rows_by_key(await monitor.poll_once())["chat-llm"].metrics["latency_p95_ms"]
+    assert normal is not None and spiked is not None
+    assert spiked > 2 * normal
+
+
+async def test_stale_when_last_good_data_is_older_than_three_intervals(
+    calm: SimServer, clock: FakeClock
+) -> None:
+    monitor = monitor_for(calm, clock, interval="2s")
+    await monitor.poll_once()
+    clock.t += 5.0
+    assert {r.status for r in monitor.snapshot().rows} == {"up"}
+    clock.t += 2.0
+    assert {r.status for r in monitor.snapshot().rows} == {"stale"}
+
+
+class _Garbage(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        body = b"this is { not metrics\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+async def test_unparsable_body_is_an_error_with_the_reason(clock: FakeClock) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/metrics"
+        config = Config(
+            monitor=MonitorConfig(interval=1.0),
+            endpoints=(EndpointConfig(name="bad", metrics_url=url, preset="vllm"),),
+        )
+        snap = await Monitor(config, clock=clock).poll_once()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    (row,) = snap.rows
+    assert row.status == "error"
+    assert row.error is not None and row.error.startswith("unparsable body: line 1")
+
+
+async def test_run_publishes_snapshots_and_pauses(calm: SimServer) -> None:
+    """The live loop with the real clock: snapshots arrive, pause stops polling, cancel is clean."""
+    config = parse_config(calm.config_toml(interval="0.2s"), env={})
+    monitor = Monitor(config)
+    snaps: list[Snapshot] = []
+    got_data = asyncio.Event()
+
+    def on_snapshot(snap: Snapshot) -> None:
+        snaps.append(snap)
+        if all(r.status == "up" for r in snap.rows):
+            got_data.set()
+
+    monitor.subscribe(on_snapshot)
+    task = asyncio.create_task(monitor.run())
+    try:
+        await asyncio.wait_for(got_data.wait(), timeout=10)
+        monitor.set_paused(True)
+        await asyncio.sleep(0.3)  # let scrapes in flight finish
+        assert snaps[-1].paused
+        before = [r.last_ok for r in monitor.snapshot().rows]
+        await asyncio.sleep(0.6)
+        assert [r.last_ok for r in monitor.snapshot().rows] == before
+        monitor.set_paused(False)
+        monitor.poll_now()
+        await asyncio.sleep(0.6)
+        assert [r.last_ok for r in monitor.snapshot().rows] != before
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    ticks = [s.tick for s in snaps]
+    assert ticks == sorted(ticks)
