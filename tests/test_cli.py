@@ -15,7 +15,9 @@ from mmtui.names import SERVING_METRICS
 from mmtui.sim.server import SimServer
 
 
-def mmtui(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def mmtui(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mmtui", *args],
         capture_output=True,
