@@ -1,0 +1,1 @@
+"""Statistics: baseline profiles, drift tests, quality metrics, streaming change detectors."""

@@ -1,0 +1,169 @@
+"""Record windows: bounds, the table contract, late labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmtui.feeds.records import LabelUpdate, Record, Value
+from mmtui.stats.columns import CATEGORICAL, NUMERIC
+from mmtui.stats.profile import Profile, build_profile
+from mmtui.stats.window import RecordWindow, as_floats, category
+
+
+def r(i: int, label: Value = None, ts: float | None = None, **features: Value) -> Record:
+    feats: dict[str, Value] = {"x": float(i), "c": "a" if i % 2 else "b"}
+    feats.update(features)
+    return Record(f"r{i}", float(i) if ts is None else ts, feats, float(i % 2), label)
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    rng = np.random.default_rng(0)
+    n = 200
+    table = {
+        "amount": rng.normal(50.0, 10.0, n),
+        "country": rng.choice(np.array(["FR", "DE", "US"]), n),
+        "zip": rng.choice(np.array(["75001", "10115", "94105"]), n),
+        "target": rng.choice(np.array(["0", "1"]), n),
+        "pred": rng.choice(np.array(["0", "1"]), n),
+    }
+    return build_profile(table, target="target", prediction="pred", source="test")
+
+
+def test_count_bound_keeps_the_newest_in_order() -> None:
+    w = RecordWindow(3)
+    w.add([r(1), r(2)])
+    w.add([r(3), r(4), r(5)])
+    t = w.table()
+    assert t["x"].tolist() == [3.0, 4.0, 5.0]
+    assert t["c"].tolist() == ["a", "b", "a"]
+    assert len(w) == 3 and w.timestamps().tolist() == [3.0, 4.0, 5.0]
+    w.add([r(i) for i in range(6, 20)])  # a batch larger than the window
+    assert w.table()["x"].tolist() == [17.0, 18.0, 19.0]
+
+
+def test_time_bound_with_an_injected_clock() -> None:
+    now = [20.0]
+    w = RecordWindow(100, max_age=10.0, clock=lambda: now[0])
+    w.add([r(i) for i in range(21)])
+    assert w.timestamps().tolist() == [float(i) for i in range(10, 21)]
+    now[0] = 25.0
+    assert w.table()["x"].tolist() == [15.0, 16.0, 17.0, 18.0, 19.0, 20.0]
+    assert len(w) == 6
+    now[0] = 100.0
+    assert len(w) == 0 and w.table()["x"].dtype == np.float64
+
+
+def test_table_follows_the_contract() -> None:
+    w = RecordWindow(10, kinds={"n": NUMERIC, "k": CATEGORICAL})
+    w.add(
+        [
+            Record("1", 1.0, {"n": 1.5, "k": "FR", "ignored": 1.0}, None),
+            Record("2", 2.0, {"n": None, "k": None}, None),
+            Record("3", 3.0, {"n": "2.5", "k": 3.0}, None),
+            Record("4", 4.0, {"n": "oops", "k": "true"}, None),
+            Record("5", 5.0, {"n": float("inf"), "k": "x" * 300}, None),
+            Record("6", 6.0, {}, None),
+        ]
+    )
+    t = w.table()
+    assert set(t) == {"n", "k"}
+    assert t["n"].dtype == np.float64
+    assert np.array_equal(t["n"], [1.5, np.nan, 2.5, np.nan, np.nan, np.nan], equal_nan=True)
+    assert t["k"].dtype.kind == "U"
+    assert t["k"].tolist() == ["FR", "", "3", "true", "x" * 256, ""]
+    t["n"][0] = 99.0  # a copy: the window is untouched
+    assert w.table()["n"][0] == 1.5
+
+
+def test_kinds_from_the_profile(profile: Profile) -> None:
+    assert profile.task == "classification"
+    w = RecordWindow(10, profile=profile)
+    assert w.kinds == {"amount": NUMERIC, "country": CATEGORICAL, "zip": CATEGORICAL}
+    w.add([Record("1", 1.0, {"amount": 12.0, "zip": 75001, "extra": "no"}, "1")])
+    t = w.table()
+    assert set(t) == {"amount", "country", "zip"}
+    assert t["zip"].tolist() == ["75001"] and t["country"].tolist() == [""]
+    assert w.target_kind() == CATEGORICAL
+
+
+def test_features_are_discovered_without_a_profile() -> None:
+    w = RecordWindow(10)
+    w.add([r(1), Record("e", 2.0, {"x": None}, None)])
+    w.add([r(3, extra="new", y=7.0)])
+    assert w.kinds == {"x": NUMERIC, "c": CATEGORICAL, "extra": CATEGORICAL, "y": NUMERIC}
+    t = w.table()
+    assert t["extra"].tolist() == ["", "", "new"]
+    assert np.array_equal(t["y"], [np.nan, np.nan, 7.0], equal_nan=True)
+
+
+def test_late_labels_join_by_id() -> None:
+    w = RecordWindow(3)
+    assert w.add([r(1), r(2, label=1.0)]) == [(1.0, 0.0)]
+    assert w.add([LabelUpdate("r1", 0.0), LabelUpdate("r9", 1.0)]) == [(0.0, 1.0)]
+    assert w.labels_joined == 1
+    assert w.add([r(9)]) == [(1.0, 1.0)]  # the label came first: joined on arrival
+    assert w.labels_joined == 2
+    y_true, y_pred = w.labeled()
+    assert y_true.tolist() == ["0", "1", "1"] and y_pred.tolist() == ["1", "0", "1"]
+
+    w.add([r(10), r(11), r(12)])  # r1, r2, r9 leave the window
+    assert w.add([LabelUpdate("r1", 1.0)]) == []
+    assert w.labeled()[0].tolist() == []
+
+
+def test_late_label_memory_is_bounded() -> None:
+    w = RecordWindow(2)
+    w.add([LabelUpdate(f"ghost{i}", 1.0) for i in range(5)])
+    assert w.labels_unmatched == 3
+    assert w.add([r(1)]) == []  # forgotten labels do not resurface
+
+
+def test_the_id_map_stays_bounded() -> None:
+    w = RecordWindow(4)
+    for k in range(50):
+        w.add([r(k)])
+    assert len(w._number) == 4
+
+
+def test_labeled_for_regression() -> None:
+    w = RecordWindow(10)
+    w.add(
+        [
+            Record("a", 1.0, {}, 2.5, 3.0),
+            Record("b", 2.0, {}, None, 1.0),
+            Record("c", 3.0, {}, 1.25, None),
+            Record("d", 4.0, {}, 0.5, 0.0),
+        ]
+    )
+    assert w.target_kind() == NUMERIC
+    y_true, y_pred = w.labeled()
+    assert y_true.tolist() == [3.0, 0.0] and y_pred.tolist() == [2.5, 0.5]
+    assert np.array_equal(w.predictions(), [2.5, np.nan, 1.25, 0.5], equal_nan=True)
+    assert w.labeled(CATEGORICAL)[0].tolist() == ["3", "0"]
+
+
+def test_values_helpers() -> None:
+    assert [category(v) for v in (1.0, -2.0, 0.1, None, float("nan"), "z")] == [
+        "1",
+        "-2",
+        "0.1",
+        "",
+        "",
+        "z",
+    ]
+    assert as_floats([]).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_records": 0}, "max_records must be >= 1"),
+        ({"max_age": 0.0}, "max_age must be > 0 seconds"),
+        ({"kinds": {"x": "text"}}, "feature 'x': kind must be numeric or categorical"),
+    ],
+)
+def test_parameters_are_validated(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RecordWindow(**kwargs)  # type: ignore[arg-type]
