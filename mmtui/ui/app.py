@@ -1,0 +1,141 @@
+"""The Textual app: wires a SnapshotSource to the screens, themes and keys."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import var
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState
+
+from mmtui.paths import bundled_themes_dir
+from mmtui.snapshot import Snapshot, SnapshotSource
+from mmtui.ui.messages import SnapshotArrived
+from mmtui.ui.screens.help import HelpScreen
+from mmtui.ui.screens.overview import OverviewScreen
+from mmtui.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
+
+MONITOR_WORKER = "monitor"
+
+
+class MmtuiApp(App[int]):
+    """The live console over a :class:`~mmtui.snapshot.SnapshotSource`."""
+
+    TITLE = "mmtui"
+    CSS_PATH = "mmtui.tcss"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("r", "poll_now", "Poll now"),
+        Binding("question_mark", "help", "Keys"),
+    ]
+
+    paused: var[bool] = var(False)
+    """Whether the source is paused; the status bar shows it."""
+
+    def __init__(
+        self,
+        source: SnapshotSource,
+        *,
+        theme: str | None = None,
+        theme_dirs: Sequence[Path] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.clock = clock
+        self.snapshots: Signal[Snapshot] = Signal(self, "snapshots")
+        """Every snapshot, after queue coalescing; views subscribe to it."""
+        self._theme_wanted = theme
+        # Bundled themes first, so that a user's file of the same name overrides them.
+        dirs = [bundled_themes_dir(), *theme_dirs]
+        self._theme_dirs = list(dict.fromkeys(d.resolve() for d in dirs))
+        self.set_reactive(MmtuiApp.paused, source.paused)
+
+    def get_default_screen(self) -> Screen[None]:
+        return OverviewScreen(self.snapshots, clock=self.clock)
+
+    def on_mount(self) -> None:
+        self._install_themes()
+        self.source.subscribe(self._publish)
+        self.run_worker(self.source.run(), name=MONITOR_WORKER, exit_on_error=False)
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        self.post_message(SnapshotArrived(snapshot))
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self.paused = self.source.paused
+        self.snapshots.publish(message.snapshot)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.name != MONITOR_WORKER:
+            return
+        if event.state in (WorkerState.ERROR, WorkerState.SUCCESS):
+            why = f": {worker.error}" if event.state == WorkerState.ERROR else ""
+            problem = f"monitor stopped{why}"
+            self.notify(problem, title="Monitor", severity="error", timeout=30, markup=False)
+            for screen in self.screen_stack:
+                if isinstance(screen, OverviewScreen):
+                    screen.show_problem(problem)
+
+    def action_toggle_pause(self) -> None:
+        self.source.set_paused(not self.source.paused)
+        self.paused = self.source.paused
+
+    def action_poll_now(self) -> None:
+        self.source.poll_now()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_help()))
+
+    def key_help(self) -> list[tuple[str, str]]:
+        """``(keys, description)`` for every binding active on the current screen, the app's
+        own first; keys bound to the same action are listed together."""
+        grouped: dict[tuple[int, str], tuple[list[str], str]] = {}
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            depth = 0 if active.node is self else 1 if active.node is self.screen else 2
+            keys, _ = grouped.setdefault(
+                (depth, binding.action), ([], binding.description or binding.action)
+            )
+            keys.append(self.get_key_display(binding))
+        return [
+            (", ".join(keys), text)
+            for _, (keys, text) in sorted(grouped.items(), key=lambda item: item[0][0])
+        ]
+
+    def _install_themes(self) -> None:
+        themes, errors = load_themes(self._theme_dirs)
+        for theme in themes:
+            self.register_theme(theme)
+        for error in errors:
+            self.notify(error, title="Theme skipped", severity="error", timeout=15, markup=False)
+        wanted = self._theme_wanted or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else FALLBACK_THEME
+            if self._theme_wanted is not None:
+                names = ", ".join(sorted(t.name for t in themes))
+                self.notify(
+                    f"unknown theme {wanted!r}; using {fallback!r} (themes: {names})",
+                    title="Theme",
+                    severity="warning",
+                    timeout=15,
+                    markup=False,
+                )
+            wanted = fallback
+        self.theme = wanted
+
+
+def run_tui(
+    source: SnapshotSource, *, theme: str | None = None, theme_dirs: Sequence[Path] = ()
+) -> int:
+    """Run the app until the user quits; returns the process exit code."""
+    app = MmtuiApp(source, theme=theme, theme_dirs=theme_dirs)
+    app.run()
+    return app.return_code or 0

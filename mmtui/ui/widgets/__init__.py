@@ -1,0 +1,1 @@
+"""One widget per module; widgets render core objects and never fetch data themselves."""
