@@ -21,7 +21,14 @@ from mmtui.feeds.model import ParseError
 from mmtui.feeds.parser import parse_bytes
 from mmtui.feeds.poller import Poller, ScrapeResult, status_at
 from mmtui.feeds.presets import Preset, get_preset
-from mmtui.names import ERROR_RATE, LATENCY_P95, SERVING_METRICS, THROUGHPUT, Metrics
+from mmtui.names import (
+    ERROR_RATE,
+    LATENCY_MEAN,
+    LATENCY_P95,
+    SERVING_METRICS,
+    THROUGHPUT,
+    Metrics,
+)
 from mmtui.series import SeriesStore
 from mmtui.snapshot import (
     STATUS_ERROR,
@@ -33,7 +40,7 @@ from mmtui.snapshot import (
 
 _log = logging.getLogger(__name__)
 
-SPARK_METRICS = (LATENCY_P95, THROUGHPUT, ERROR_RATE)
+SPARK_METRICS = (LATENCY_P95, LATENCY_MEAN, THROUGHPUT, ERROR_RATE)
 """Metrics whose recent history goes into each row for sparklines."""
 SPARK_POINTS = 60
 

@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from mmtui.names import ERROR_RATE, LATENCY_P95, THROUGHPUT
+from mmtui.names import ERROR_RATE, LATENCY_MEAN, LATENCY_P95, THROUGHPUT
 from mmtui.snapshot import RowSnapshot, Snapshot
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.messages import SnapshotArrived
@@ -150,7 +150,7 @@ async def test_figures_are_formatted_for_humans() -> None:
         fraud = lines(table)[1]
         for text in ("↑ up", "fraud-scorer", "123 ms", "12.3/s", "0.4%", "<3s", "triton"):
             assert text in fraud
-        assert "▁▄█" in table.cell_text("fraud-scorer", "p95")
+        assert "▇▇█" in table.cell_text("fraud-scorer", "p95")  # scaled from 0, not from min
         assert "1.2 s" in table.cell_text("llm-gateway/llama-3-8b", "p95")
         assert "0.25/s" in table.cell_text("llm-gateway/mistral-7b", "rps")
         assert "12%" in table.cell_text("llm-gateway/mistral-7b", "err")
@@ -433,3 +433,20 @@ async def test_every_bundled_theme_renders() -> None:
             await pilot.pause()
             assert app.current_theme.name == theme
             assert "fraud-scorer" in lines(table)[1]
+
+
+async def test_mean_latency_stands_in_for_a_missing_p95() -> None:
+    """TorchServe has no latency histogram: the p95 column shows the mean, marked '~'."""
+    source = FakeSource()
+    app = make_app(source)
+    async with app.run_test(size=WIDE) as pilot:
+        await started(app, pilot)
+        row = RowSnapshot(
+            "sentiment", None, "torchserve", "up", None, NOW - 0.5,
+            {LATENCY_P95: None, LATENCY_MEAN: 51.0, THROUGHPUT: 3.0},
+            {LATENCY_MEAN: (40.0, 51.0)},
+        )
+        source.publish(Snapshot(at=NOW, tick=2, paused=False, interval=2.0, rows=(row,)))
+        await pilot.pause()
+        table = app.screen.query_one(OverviewTable)
+        assert "~51 ms" in table.cell_text("sentiment", "p95")

@@ -33,10 +33,14 @@ STATUS_GLYPHS: Final[dict[str, str]] = {
 }
 
 
-def sparkline(values: Sequence[float | None], width: int | None = None) -> str:
+def sparkline(
+    values: Sequence[float | None], width: int | None = None, *, floor: float | None = None
+) -> str:
     """Draw the last ``width`` values as unicode blocks, newest on the right.
 
-    The scale runs from the window's minimum to its maximum; a flat series sits at mid-height.
+    The scale runs from the window's minimum (or ``floor``, when lower: rates and latencies use 0,
+    so noise is not magnified into mountains) to its maximum; a flat series sits at mid-height,
+    or at the bottom when it sits on ``floor``.
     ``None`` (and NaN) are gaps, drawn as a space. A series shorter than ``width`` is padded
     with spaces on the left, so columns of sparklines stay aligned.
 
@@ -46,12 +50,18 @@ def sparkline(values: Sequence[float | None], width: int | None = None) -> str:
     '▁▂▃▄▅▆▇█'
     >>> sparkline([5, None, 5], width=4)
     ' ▄ ▄'
+    >>> sparkline([0, 0, 0], floor=0)
+    '▁▁▁'
+    >>> sparkline([9, 10, 9, 10], floor=0)
+    '▇█▇█'
     """
     window = list(values)
     if width is not None:
         window = window[-width:] if width > 0 else []
     known = [v for v in window if v is not None and not math.isnan(v)]
     lo = min(known, default=0.0)
+    if floor is not None:
+        lo = min(lo, floor)
     span = max(known, default=0.0) - lo
     top = len(BLOCKS) - 1
     chars = []
@@ -59,7 +69,7 @@ def sparkline(values: Sequence[float | None], width: int | None = None) -> str:
         if v is None or math.isnan(v):
             chars.append(" ")
         elif span == 0:
-            chars.append(BLOCKS[top // 2])
+            chars.append(BLOCKS[0] if floor is not None and v == floor else BLOCKS[top // 2])
         else:
             chars.append(BLOCKS[round((v - lo) / span * top)])
     line = "".join(chars)

@@ -8,6 +8,7 @@ from typing import Final
 
 from rich.cells import set_cell_size
 
+from mmtui.names import LATENCY_MEAN, LATENCY_P95
 from mmtui.snapshot import (
     STATUS_DOWN,
     STATUS_ERROR,
@@ -87,11 +88,18 @@ def cell(row: RowSnapshot, column: Column, now: float, interval: float) -> Cell:
     if key == REASON:
         return Cell(_fit(truncate(row.error or "", width), width), "bad" if row.error else "")
     metric = METRICS[key]
-    value = _FORMAT[key](row.metrics.get(metric))
+    raw = row.metrics.get(metric)
+    value = _FORMAT[key](raw)
+    style = ""
+    if metric == LATENCY_P95 and raw is None and row.metrics.get(LATENCY_MEAN) is not None:
+        # Servers without a latency histogram (TorchServe, Triton without summaries) still have
+        # a mean: show it, marked "~" and dimmed, rather than a blank.
+        metric, style = LATENCY_MEAN, "muted"
+        value = "~" + _FORMAT[key](row.metrics.get(LATENCY_MEAN))
     if not column.spark:
-        return Cell(value.rjust(width))
-    spark = sparkline(row.history.get(metric, ()), column.spark)
-    return Cell(f"{value.rjust(width - column.spark - 1)} {spark}")
+        return Cell(value.rjust(width), style)
+    spark = sparkline(row.history.get(metric, ()), column.spark, floor=0.0)
+    return Cell(f"{value.rjust(width - column.spark - 1)} {spark}", style)
 
 
 def _fit(text: str, width: int) -> str:
