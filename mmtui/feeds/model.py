@@ -7,15 +7,15 @@ fully typed. Sample names are kept exactly as the server wrote them (no ``_total
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class ParseError(ValueError):
     """The text is not valid exposition format; the message names the line and what was expected."""
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One sample line."""
+class Sample(NamedTuple):
+    """One sample line (a NamedTuple, like prometheus_client's: immutable and cheap to build)."""
 
     name: str
     labels: dict[str, str]

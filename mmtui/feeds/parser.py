@@ -92,16 +92,13 @@ _SUFFIXES: dict[str, tuple[tuple[str, int, int], ...]] = {
 _GROUPABLE = ("_bucket", "_count", "_sum", "_created")
 _STEM_SUFFIXES = (*_GROUPABLE, "_total")
 
-# Sample and MetricFamily are frozen slots dataclasses, whose generated __init__ (an
-# object.__setattr__ call per field) costs as much as reading a line. Filling the slots through
-# their descriptors builds the same objects in half the time (see benchmarks/bench_parser.py).
-# The parser also sets a family's type and help this way when their lines arrive, before the
-# family is handed to anyone.
+# Sample is a NamedTuple; tuple.__new__ skips its generated __new__ (argument parsing for the
+# default timestamp), which costs as much as reading a line. MetricFamily is a frozen slots
+# dataclass, whose generated __init__ calls object.__setattr__ per field: filling the slots through
+# their descriptors builds the same object in half the time. The parser also sets a family's type
+# and help this way when their lines arrive, before the family is handed to anyone.
 _new_object = object.__new__
-_set_name = vars(Sample)["name"].__set__
-_set_labels = vars(Sample)["labels"].__set__
-_set_value = vars(Sample)["value"].__set__
-_set_timestamp = vars(Sample)["timestamp"].__set__
+_new_tuple = tuple.__new__
 _set_family_name = vars(MetricFamily)["name"].__set__
 _set_family_type = vars(MetricFamily)["type"].__set__
 _set_family_help = vars(MetricFamily)["help"].__set__
@@ -205,8 +202,7 @@ class _Parser:
         owner_get = self.owner.get
         floats: dict[str, float] = {}  # value text -> value: values repeat (0.0, bucket counts)
         floats_get = floats.get
-        new, set_name, set_labels = _new_object, _set_name, _set_labels
-        set_value, set_timestamp = _set_value, _set_timestamp
+        new_tuple = _new_tuple
         for lineno, line in enumerate(lines, 1):
             if not line or line[0] in "# \t":
                 if line.startswith("#"):
@@ -258,12 +254,7 @@ class _Parser:
                     value, ts = self._read_value(rest, line, lineno)  # a timestamp, or an error
             if value_checks:
                 _check_value(value_checks, value, line, lineno)
-            sample = new(Sample)
-            set_name(sample, name)
-            set_labels(sample, labels)
-            set_value(sample, value)
-            set_timestamp(sample, ts)
-            append(sample)
+            append(new_tuple(Sample, (name, labels, value, ts)))
         return self._result()
 
     # Metadata.
