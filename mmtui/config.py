@@ -57,6 +57,18 @@ class EndpointConfig:
     models: tuple[str, ...] = ()
     """Glob patterns on the model label; empty keeps every model."""
     generic: GenericMetrics | None = None
+    target: str | None = None
+    """Label column of a ``baseline`` given as validation data (CSV/NDJSON)."""
+    prediction: str | None = None
+    """Prediction column of a ``baseline`` given as validation data."""
+    positive: str | None = None
+    """Positive class for precision/recall/F1; default: the baseline's."""
+    feature_names: tuple[str, ...] = ()
+    """Names of positional inputs (KServe v1 ``instances`` lists) on the records feed."""
+    window: int = 2000
+    """Records kept for drift and quality (the last N)."""
+    window_age: float | None = None
+    """Also drop records older than this many seconds; None keeps the last ``window``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +367,12 @@ def _read_endpoint(r: TableReader) -> EndpointConfig:
         timeout=r.duration("timeout", 5.0, positive=True),
         models=r.str_list("models"),
         generic=generic,
+        target=r.string("target"),
+        prediction=r.string("prediction"),
+        positive=r.string("positive"),
+        feature_names=r.str_list("feature_names"),
+        window=r.integer("window", 2000, minimum=10),
+        window_age=r.duration("window_age", 0.0, positive=False) or None,
     )
     r.check_unknown()
     return ep

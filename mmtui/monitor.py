@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
+
 from mmtui.config import Config, EndpointConfig
 from mmtui.feeds.derive import Derived, Scrape, derive
 from mmtui.feeds.model import ParseError
@@ -36,6 +38,13 @@ from mmtui.snapshot import (
     STATUS_UP,
     RowSnapshot,
     Snapshot,
+)
+from mmtui.tracking import (
+    BaselineError,
+    RecordsTracker,
+    RecordsView,
+    load_baseline,
+    records_metrics,
 )
 
 _log = logging.getLogger(__name__)
@@ -87,6 +96,8 @@ class _EndpointState:
     previous: Scrape | None = None
     derived: Derived | None = None
     models: list[str] = field(default_factory=list)
+    tracker: RecordsTracker | None = None
+    records: RecordsView | None = None
 
 
 class Monitor:
@@ -107,6 +118,9 @@ class Monitor:
             ep.name: _EndpointState(ep, get_preset(ep.preset, ep.generic))
             for ep in config.endpoints
         }
+        for st in self._states.values():
+            if st.config.records_url is not None:
+                st.tracker = self._tracker(st.config)
         self.series = SeriesStore(config.monitor.history)
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[Snapshot], None]] = []
@@ -144,10 +158,14 @@ class Monitor:
         self._poller = poller
         self.publish()
         try:
-            async with asyncio.TaskGroup() as group:
+            async with httpx.AsyncClient(timeout=10.0) as client, asyncio.TaskGroup() as group:
                 group.create_task(poller.run(), name="poller")
                 poller.poll_now()  # first cycle now, not spread over the first interval
                 group.create_task(self._publisher(), name="publisher")
+                for st in self._states.values():
+                    if st.tracker is not None:
+                        group.create_task(self._records_loop(st, client),
+                                          name=f"records {st.config.name}")
         finally:
             self._poller = None
 
@@ -162,9 +180,42 @@ class Monitor:
         finally:
             await poller.aclose()
         await asyncio.to_thread(lambda: [self.ingest(r) for r in results])
+        trackers = [st for st in self._states.values() if st.tracker is not None]
+        if trackers:
+            async with httpx.AsyncClient(timeout=10.0) as client:
+                await asyncio.gather(*(self._poll_records(st, client) for st in trackers))
         return self.publish()
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _tracker(self, endpoint: EndpointConfig) -> RecordsTracker:
+        """The records tracker; a baseline that cannot be loaded is shown on the row, not raised."""
+        try:
+            profile = load_baseline(endpoint)
+        except BaselineError as exc:
+            return RecordsTracker(endpoint, None, clock=self._clock, baseline_error=str(exc))
+        return RecordsTracker(endpoint, profile, clock=self._clock)
+
+    async def _poll_records(self, st: _EndpointState, client: httpx.AsyncClient) -> None:
+        assert st.tracker is not None
+        await st.tracker.poll(client)
+        view = await asyncio.to_thread(st.tracker.evaluate)
+        with self._lock:
+            st.records = view
+            metrics = records_metrics(view)
+            if metrics:
+                self.series.append(st.config.name, None, self._clock(), metrics)
+        if self._dirty is not None:
+            self._dirty.set()
+
+    async def _records_loop(self, st: _EndpointState, client: httpx.AsyncClient) -> None:
+        while True:
+            if not self._paused:
+                try:
+                    await self._poll_records(st, client)
+                except Exception:  # never let one endpoint's records stop the others
+                    _log.exception("records of %s", st.config.name)
+            await asyncio.sleep(self.interval)
 
     def _new_poller(self) -> Poller:
         return Poller(
@@ -239,7 +290,10 @@ class Monitor:
             for st in self._states.values():
                 status = status_at(st.last_ok, st.status, now, self.interval)
                 derived = st.derived
-                rows.append(self._row(st, None, status, derived.metrics if derived else _EMPTY))
+                metrics = dict(derived.metrics if derived else _EMPTY)
+                if st.records is not None:
+                    metrics.update(records_metrics(st.records))
+                rows.append(self._row(st, None, status, metrics, st.records))
                 for model in st.models:
                     metrics = derived.models.get(model, _EMPTY) if derived else _EMPTY
                     rows.append(self._row(st, model, status, metrics))
@@ -248,7 +302,12 @@ class Monitor:
         )
 
     def _row(
-        self, st: _EndpointState, model: str | None, status: str, metrics: Metrics
+        self,
+        st: _EndpointState,
+        model: str | None,
+        status: str,
+        metrics: Metrics,
+        records: RecordsView | None = None,
     ) -> RowSnapshot:
         history: dict[str, tuple[float | None, ...]] = {}
         for metric in SPARK_METRICS:
@@ -263,4 +322,5 @@ class Monitor:
             last_ok=st.last_ok,
             metrics=dict(metrics),
             history=history,
+            records=records,
         )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mmtui.names import Metrics
+
+if TYPE_CHECKING:
+    from mmtui.tracking import RecordsView
 
 STATUS_UP = "up"
 STATUS_DOWN = "down"
@@ -34,6 +37,8 @@ class RowSnapshot:
     metrics: Metrics
     history: dict[str, tuple[float | None, ...]] = field(default_factory=dict)
     """Recent values per derived metric, oldest first, for sparklines."""
+    records: RecordsView | None = None
+    """The endpoint's inference records (drift, quality), on the endpoint's row only."""
 
     @property
     def key(self) -> str:

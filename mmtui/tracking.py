@@ -1,0 +1,176 @@
+"""One endpoint's inference records: feed → window → drift against the baseline, and quality.
+
+Textual-free. ``poll`` does the network I/O on the event loop (async httpx) or in a thread (a tailed
+file); ``evaluate`` does the numpy/scipy work and is meant for a worker thread. A per-tracker lock
+serialises the window between them, so a tracker may be driven from any thread, one call at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from mmtui.config import EndpointConfig
+from mmtui.feeds.records import (
+    FeedStats,
+    FileRecordsFeed,
+    HttpRecordsFeed,
+    Item,
+    RecordsFeedError,
+    RecordsParser,
+    records_feed,
+)
+from mmtui.names import DRIFT_PREFIX, DRIFT_SHARE, Metrics
+from mmtui.stats.concept import ConceptDrift, QualityReport, task_of_kind
+from mmtui.stats.drift import DriftResult, compute_drift
+from mmtui.stats.profile import Profile, ProfileError, build_profile, load_profile
+from mmtui.stats.window import RecordWindow
+
+DATA_SUFFIXES = (".csv", ".ndjson", ".jsonl", ".json")
+"""A ``baseline`` ending in one of these is validation data, profiled in memory at start."""
+
+
+class BaselineError(ValueError):
+    """The endpoint's baseline cannot be loaded; one line naming the file."""
+
+
+def load_baseline(endpoint: EndpointConfig) -> Profile | None:
+    """The endpoint's baseline profile: a profile file, or validation data profiled in memory."""
+    if endpoint.baseline is None:
+        return None
+    path = Path(endpoint.baseline)
+    if path.suffix.lower() in DATA_SUFFIXES:
+        from mmtui.tabular import TableError, read_table
+
+        try:
+            table = read_table(path)
+        except (TableError, OSError) as exc:
+            raise BaselineError(f"baseline {path}: {exc}") from None
+        try:
+            return build_profile(
+                table,
+                target=endpoint.target,
+                prediction=endpoint.prediction,
+                source=str(path),
+            )
+        except ValueError as exc:
+            raise BaselineError(f"baseline {path}: {exc}") from None
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        raise BaselineError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsView:
+    """What the UI and the alerts see of one endpoint's records."""
+
+    status: str
+    """``ok``, ``waiting`` (no records yet), ``error`` (the feed or the baseline failed)."""
+    error: str | None
+    records: int
+    """Records in the window."""
+    labeled: int
+    feed: FeedStats
+    drift: DriftResult | None
+    quality: QualityReport | None
+
+
+class RecordsTracker:
+    """Polls one endpoint's records feed into a window; evaluates drift and quality on demand."""
+
+    def __init__(
+        self,
+        endpoint: EndpointConfig,
+        profile: Profile | None,
+        *,
+        clock: Callable[[], float],
+        baseline_error: str | None = None,
+    ) -> None:
+        assert endpoint.records_url is not None
+        self.endpoint = endpoint
+        self.profile = profile
+        self._lock = threading.Lock()
+        parser = RecordsParser(feature_names=endpoint.feature_names, clock=clock)
+        self.feed: HttpRecordsFeed | FileRecordsFeed = records_feed(
+            endpoint.records_url, headers=endpoint.headers, parser=parser,
+            timeout=endpoint.timeout,
+        )
+        self.window = RecordWindow(
+            endpoint.window, max_age=endpoint.window_age, profile=profile, clock=clock
+        )
+        self.concept: ConceptDrift | None = None
+        if profile is not None and profile.task is not None:
+            self.concept = ConceptDrift.from_profile(profile, positive=endpoint.positive)
+        self._baseline_error = baseline_error
+        self._feed_error: str | None = None
+        self._dirty = True
+        self._last: RecordsView | None = None
+
+    async def poll(self, client: httpx.AsyncClient) -> int:
+        """Read what is new into the window; returns the number of items read."""
+        try:
+            if isinstance(self.feed, HttpRecordsFeed):
+                items = await self.feed.poll(client)
+            else:
+                items = await asyncio.to_thread(self.feed.poll)
+        except RecordsFeedError as exc:
+            self._feed_error = str(exc)
+            self._dirty = True
+            return 0
+        self._feed_error = None
+        if items:
+            await asyncio.to_thread(self._add, items)
+        return len(items)
+
+    def _add(self, items: Iterable[Item]) -> None:
+        with self._lock:
+            labelled = self.window.add(items)
+            if self.concept is None and labelled:
+                kind = self.window.target_kind()
+                if kind is not None:
+                    self.concept = ConceptDrift(task_of_kind(kind), positive=self.endpoint.positive)
+            if self.concept is not None and labelled:
+                self.concept.observe(labelled)
+            self._dirty = True
+
+    def evaluate(self) -> RecordsView:
+        """Drift of the window against the baseline, and windowed quality (numpy; off the loop)."""
+        with self._lock:
+            if not self._dirty and self._last is not None:
+                return self._last
+            n = len(self.window)
+            drift = None
+            if self.profile is not None and n:
+                drift = compute_drift(self.profile, self.window.table())
+            quality = self.concept.evaluate(self.window) if self.concept is not None else None
+            error = self._baseline_error or self._feed_error
+            status = "error" if error else ("ok" if n else "waiting")
+            view = RecordsView(
+                status=status,
+                error=error,
+                records=n,
+                labeled=quality.n_labeled if quality is not None else 0,
+                feed=self.feed.stats,
+                drift=drift,
+                quality=quality,
+            )
+            self._last, self._dirty = view, False
+            return view
+
+
+def records_metrics(view: RecordsView) -> Metrics:
+    """Derived metrics from a records view: drift_share, drift.<feature>, and quality."""
+    out: Metrics = {}
+    if view.drift is not None:
+        out[DRIFT_SHARE] = view.drift.drift_share
+        for f in view.drift.features:
+            out[DRIFT_PREFIX + f.name] = f.statistic
+    if view.quality is not None:
+        out.update(view.quality.metrics)
+    return out
