@@ -11,9 +11,13 @@ import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mmtui.names import DRIFT_PREFIX, DRIFT_SHARE, PRESETS, QUALITY_METRICS, SERVING_METRICS
+from mmtui.alerts.rules import Rule, read_rules
+from mmtui.names import PRESETS
+
+if TYPE_CHECKING:
+    from mmtui.alerts.channel_config import ChannelConfig
 
 
 class ConfigError(ValueError):
@@ -89,23 +93,11 @@ class MonitorConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class RuleConfig:
-    """``[[rules]]`` as DESIGN.md gives them (the alerts issue extends them)."""
-
-    name: str
-    metric: str
-    op: str
-    threshold: float
-    for_: float = 0.0
-    endpoint: str = "*"
-    severity: str = "warning"
-
-
-@dataclass(frozen=True, slots=True)
 class Config:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     endpoints: tuple[EndpointConfig, ...] = ()
-    rules: tuple[RuleConfig, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    channels: tuple[ChannelConfig, ...] = ()
     source: str | None = None
     """The file this was read from, if any."""
 
@@ -114,8 +106,6 @@ class Config:
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_OPS = (">", ">=", "<", "<=")
-_SEVERITIES = ("critical", "warning", "info")
 
 
 def parse_duration(text: str | int | float) -> float:
@@ -378,32 +368,6 @@ def _read_endpoint(r: TableReader) -> EndpointConfig:
     return ep
 
 
-def _read_rule(r: TableReader) -> RuleConfig:
-    name = r.req_str("name")
-    metric = r.req_str("metric")
-    known = metric in SERVING_METRICS or metric in QUALITY_METRICS or metric == DRIFT_SHARE
-    if not known and not (metric.startswith(DRIFT_PREFIX) and len(metric) > len(DRIFT_PREFIX)):
-        raise r.error(
-            "metric",
-            f"rule {name!r}: unknown metric {metric!r} (expected a derived metric such as "
-            "latency_p95_ms, error_rate, accuracy, drift_share, or drift.<feature>)",
-        )
-    value = r.table.get("threshold")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise r.error("threshold", f"rule {name!r}: expected a number, got {_describe(value)}")
-    rule = RuleConfig(
-        name=name,
-        metric=metric,
-        op=r.choice("op", _OPS, ">"),
-        threshold=r.number("threshold", 0.0),
-        for_=r.duration("for", 0.0),
-        endpoint=r.string("endpoint", "*") or "*",
-        severity=r.choice("severity", _SEVERITIES, "warning"),
-    )
-    r.check_unknown()
-    return rule
-
-
 def parse_config(
     text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None
 ) -> Config:
@@ -420,9 +384,14 @@ def parse_config(
         if ep.name in seen:
             raise ConfigError(f"{source}: endpoints[{i}].name: duplicate endpoint name {ep.name!r}")
         seen.add(ep.name)
-    rules = tuple(_read_rule(t) for t in _tables(root, "rules"))
+    rules = read_rules(_tables(root, "rules"))
+    from mmtui.alerts.channel_config import read_channels  # it imports this module
+
+    channels = read_channels(_tables(root, "channels"))
     root.check_unknown(KNOWN_SECTIONS)
-    return Config(monitor=monitor, endpoints=endpoints, rules=rules, source=source)
+    return Config(
+        monitor=monitor, endpoints=endpoints, rules=rules, channels=channels, source=source
+    )
 
 
 KNOWN_SECTIONS: tuple[str, ...] = ("monitor", "endpoints", "rules", "channels")
