@@ -383,7 +383,8 @@ def test_server_lists_and_serves_every_endpoint(served: tuple[SimServer, FakeClo
         assert [e["name"] for e in endpoints] == NAMES
         for ep in endpoints:
             assert set(ep) == {"name", "preset", "metrics_url", "records_url"}
-            assert ep["records_url"] is None
+            records = ep["name"] in ("fraud-scorer", "recsys-ranker", "sentiment")
+            assert (ep["records_url"] is not None) == records
             assert ep["metrics_url"].startswith("http://127.0.0.1:")
             r = client.get(ep["metrics_url"])
             assert r.status_code == 200
@@ -439,7 +440,8 @@ def test_config_toml_is_a_valid_config_for_the_served_endpoints(
     assert data["monitor"] == {"interval": "2s"}
     assert [(e["name"], e["preset"], e["metrics_url"]) for e in data["endpoints"]] == [
         (e["name"], e["preset"], e["metrics_url"]) for e in server.endpoints]
-    assert all("records_url" not in e for e in data["endpoints"])
+    assert [(e["name"], e.get("records_url")) for e in data["endpoints"]] == [
+        (e["name"], e["records_url"]) for e in server.endpoints]
     metrics = {r["metric"] for r in data["rules"]}
     assert {"latency_p95_ms", "error_rate"} <= metrics
     p95 = next(r for r in data["rules"] if r["endpoint"] == "chat-llm")

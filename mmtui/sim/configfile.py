@@ -2,6 +2,12 @@
 
 Latency rules are per endpoint, at twice its calm figure: the p95 where mmtui can derive one
 (vLLM's histogram, Triton's summaries), else the mean. Error-rate rules are fleet-wide.
+
+An endpoint with inference records gets ``records_url``, and ``baseline``: the path of its
+validation CSV (:mod:`mmtui.sim.sample_data`), from which the monitor builds the profile in
+memory when it starts, with ``target = "label"`` and ``prediction = "prediction"`` naming its
+label and model-output columns. The baseline keys are left out when the file is not there (an
+install without sample data).
 """
 
 from __future__ import annotations
@@ -12,12 +18,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from mmtui import names
+from mmtui.sim.datasets import LABEL, PREDICTION, validation_path
 from mmtui.sim.models import EndpointSpec, sample_requests
 from mmtui.sim.torchserve import request_latency as torchserve_latency
 from mmtui.sim.triton import request_latency as triton_latency
 from mmtui.sim.vllm import request_latency as vllm_latency
 
 _LATENCY = {"vllm": vllm_latency, "triton": triton_latency, "torchserve": torchserve_latency}
+
+RECORDS_WINDOW = "60s"
+"""Drift and quality over the last minute of records (about 600–900 of them): short enough
+that the incident scenario's drift and concept shifts show and clear within its 180 s cycle."""
 
 Listing = Sequence[dict[str, str | None]]
 """Endpoints as ``GET /`` lists them."""
@@ -42,12 +53,20 @@ def config_toml(
 ) -> str:
     """``[monitor]``, one ``[[endpoints]]`` per listed endpoint, and the default ``[[rules]]``."""
     lines = [f"# {comment}", "", "[monitor]", f"interval = {_str(interval)}"]
+    by_name = {spec.name: spec for spec in specs}
     for ep in listing:
         lines += ["", "[[endpoints]]", f"name = {_str(ep['name'])}",
                   f"metrics_url = {_str(ep['metrics_url'])}"]
         if ep["records_url"] is not None:
             lines.append(f"records_url = {_str(ep['records_url'])}")
         lines.append(f"preset = {_str(ep['preset'])}")
+        spec = by_name.get(str(ep["name"]))
+        if ep["records_url"] is not None and spec is not None and spec.records is not None:
+            baseline = validation_path(spec.records.dataset)
+            if baseline.is_file():
+                lines += [f"baseline = {_str(str(baseline))}", f"target = {_str(LABEL)}",
+                          f"prediction = {_str(PREDICTION)}"]
+            lines.append(f"window_age = {_str(RECORDS_WINDOW)}")
     for spec in specs:
         what = "p95" if spec.latency_metric == names.LATENCY_P95 else "mean"
         lines += _rule(f"{spec.name} {what} latency", spec.latency_metric,

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mmtui import names
+from mmtui.sim.datasets import FRAUD, SENTIMENT, WATCH_TIME, Dataset
 from mmtui.sim.scenarios import Effects
 
 FloatArray = NDArray[np.float64]
@@ -58,6 +59,26 @@ class ModelSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordsSpec:
+    """The inference log an endpoint serves at ``/models/<name>/records``."""
+
+    dataset: Dataset
+    model: str
+    """The model whose predictions are logged; records follow its successful requests."""
+    sample: float
+    """Fraction of those requests logged (the log is sampled, as in production)."""
+    label_delay: tuple[float, float] = (20.0, 40.0)
+    """Seconds after its record a label arrives, uniform in this range."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.sample <= 1:
+            raise ValueError(f"records of {self.model!r}: sample must be in (0, 1]")
+        low, high = self.label_delay
+        if not 0 <= low <= high:
+            raise ValueError(f"records of {self.model!r}: expected 0 <= label delays, low first")
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointSpec:
     """One simulated model server."""
 
@@ -68,10 +89,15 @@ class EndpointSpec:
     """TorchServe's ``Hostname`` label."""
     summaries: bool = False
     """Triton started with ``--metrics-config summary_latencies=true``."""
+    records: RecordsSpec | None = None
+    """The inference log it serves, if any."""
 
     def __post_init__(self) -> None:
         if not self.models:
             raise ValueError(f"endpoint {self.name!r}: needs at least one model")
+        if self.records is not None and self.records.model not in {m.name for m in self.models}:
+            raise ValueError(
+                f"endpoint {self.name!r}: records of unknown model {self.records.model!r}")
         if self.preset == "vllm" and len(self.models) != 1:
             raise ValueError(f"endpoint {self.name!r}: a vLLM server serves exactly one model")
 
@@ -104,6 +130,7 @@ FLEET: tuple[EndpointSpec, ...] = (
                       max_batch=8),
         ),
         summaries=True,
+        records=RecordsSpec(FRAUD, "fraud_xgb", sample=0.25),
     ),
     EndpointSpec(
         "image-classifier",
@@ -117,6 +144,7 @@ FLEET: tuple[EndpointSpec, ...] = (
         "triton",
         (ModelSpec("ranker_onnx", rps=80.0, latency_ms=6.5, queue_ms=0.8, sigma=0.4,
                    max_batch=16),),
+        records=RecordsSpec(WATCH_TIME, "ranker_onnx", sample=0.125, label_delay=(10.0, 30.0)),
     ),
     EndpointSpec(
         "code-llm",
@@ -134,9 +162,11 @@ FLEET: tuple[EndpointSpec, ...] = (
         "torchserve",
         (ModelSpec("distilbert", rps=12.0, latency_ms=28.0, queue_ms=0.3, version="1.0"),),
         hostname="sentiment-7b4c9d6f8-m5k2w",
+        records=RecordsSpec(SENTIMENT, "distilbert", sample=1.0),
     ),
 )
-"""The default endpoints: two vLLM, two Triton (one hosting two models), two TorchServe."""
+"""The default endpoints: two vLLM, two Triton (one hosting two models), two TorchServe.
+``fraud-scorer``, ``recsys-ranker`` and ``sentiment`` serve inference records too."""
 
 
 @dataclass(frozen=True, slots=True)

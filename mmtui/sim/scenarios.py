@@ -1,7 +1,8 @@
 """Scripted incidents: a scenario is data, a list of timed incidents per endpoint.
 
 ``calm``
-    Traffic only: diurnal-ish load, noise, a trickle of background errors. No incidents.
+    Traffic only: diurnal-ish load, noise, a trickle of background errors. No incidents; the
+    inference records follow the validation data (no drift, the validation quality).
 
 ``incident`` (the script repeats every 180 s, so a long demo keeps showing things)
 
@@ -9,15 +10,30 @@
     seconds   endpoint          what happens
     ========  ================  ==========================================================
     8–38      chat-llm          latency spike: decode ×4, queueing ×16, e2e p95 about 4×
+    20–100    fraud-scorer      covariate drift in the records: ``amount`` ×1.5, mass of
+                                ``merchant_category`` moved to electronics, gaming and
+                                online retail, ``channel`` to web (a card-testing campaign)
+    30–90     recsys-ranker     concept shift: users watch 45 % less than the model expects
+                                (MAE about 1.5×); its inputs do not drift
     50–80     fraud-scorer      error burst on model ``fraud_xgb``: 25 % of requests fail
                                 (Triton ``nv_inference_request_failure{reason="BACKEND"}``)
+    60–140    sentiment         covariate drift in the records: ``language`` mix moves to
+                                Portuguese and Spanish, ``n_chars`` ×1.4 (a market launch)
     95–125    image-classifier  down: the connection is dropped without a response; at
                                 125 s it is back as a restarted process (counters from 0)
+    110–170   fraud-scorer      concept shift: account takeover, fraud the model trusts;
+                                accuracy about 0.95 → 0.72 while no input drifts
     140–165   code-llm          error burst: 20 % of chat completions answer HTTP 5xx
     ========  ================  ==========================================================
 
-Latency and error incidents ramp in and out over ``ramp`` seconds; ``down`` is abrupt. Times
-before 0 (the simulator's warm-up) never have incidents.
+Labels arrive 20–40 s after their records (10–30 s on ``recsys-ranker``), so a concept shift
+shows in the windowed quality that much later than it starts. With the simulator's config
+(records windows of the last 60 s), a drift is flagged from about 10 s after it starts to about
+50 s after it ends, so each shows and clears within the cycle. The data sets and what drifts in
+them are in :mod:`mmtui.sim.datasets`.
+
+Latency, error, drift and concept incidents ramp in and out over ``ramp`` seconds; ``down`` is
+abrupt. Times before 0 (the simulator's warm-up) never have incidents.
 """
 
 from __future__ import annotations
@@ -28,7 +44,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-Kind = Literal["latency", "errors", "down"]
+Kind = Literal["latency", "errors", "down", "drift", "concept"]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
@@ -44,7 +60,8 @@ class Incident:
     end: float
     magnitude: float = 1.0
     """``latency``: service-time multiplier at the peak (queueing grows as its square);
-    ``errors``: the fraction of requests failing at the peak; ``down``: unused."""
+    ``errors``: the fraction of requests failing at the peak; ``drift``, ``concept``: the share
+    of the data set's designed shift at the peak (0..1); ``down``: unused."""
     model: str | None = None
     """None: every model on the endpoint."""
     ramp: float = 2.0
@@ -57,6 +74,8 @@ class Incident:
             raise ValueError(f"error incident on {self.endpoint!r}: magnitude is a fraction")
         if self.kind == "latency" and self.magnitude < 1:
             raise ValueError(f"latency incident on {self.endpoint!r}: magnitude must be >= 1")
+        if self.kind in ("drift", "concept") and not 0 < self.magnitude <= 1:
+            raise ValueError(f"{self.kind} incident on {self.endpoint!r}: magnitude is a fraction")
 
     def envelope(self, t: FloatArray, cycle: float) -> FloatArray:
         """How much of the incident is in force at times ``t`` (seconds since start), 0..1."""
@@ -74,6 +93,8 @@ class Incident:
             "latency": f"latency spike ×{self.magnitude:g}",
             "errors": f"error burst {self.magnitude:.0%}",
             "down": "down, then back as a restarted process",
+            "drift": "covariate drift in the inference records",
+            "concept": "concept shift: labels no longer follow the inputs as before",
         }[self.kind]
         span = f"{self.start:g}s–{self.end:g}s"
         return f"{span:<10} {where}: {what}"
@@ -110,6 +131,17 @@ class Scenario:
                 errors += inc.magnitude * inc.envelope(t, self.cycle)
         return Effects(latency, errors)
 
+    def shift(self, endpoint: str, t: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Covariate drift and concept shift strengths (0..1) of ``endpoint``'s records."""
+        drift = np.zeros_like(t)
+        concept = np.zeros_like(t)
+        for inc in self.incidents:
+            if inc.endpoint == endpoint and inc.kind == "drift":
+                drift += inc.magnitude * inc.envelope(t, self.cycle)
+            elif inc.endpoint == endpoint and inc.kind == "concept":
+                concept += inc.magnitude * inc.envelope(t, self.cycle)
+        return np.minimum(drift, 1.0), np.minimum(concept, 1.0)
+
     def down(self, endpoint: str, t: FloatArray) -> BoolArray:
         """Where ``endpoint`` is down at times ``t``."""
         out = np.zeros(t.shape, dtype=np.bool_)
@@ -130,11 +162,16 @@ SCENARIOS: dict[str, Scenario] = {
     "calm": Scenario("calm", "traffic only, no incidents"),
     "incident": Scenario(
         "incident",
-        "a latency spike, two error bursts and an endpoint that goes down, every 180 s",
+        "a latency spike, two error bursts, an endpoint that goes down, data drift and two"
+        " concept shifts, every 180 s",
         (
             Incident("latency", "chat-llm", 8.0, 38.0, 4.0),
+            Incident("drift", "fraud-scorer", 20.0, 100.0, ramp=5.0),
+            Incident("concept", "recsys-ranker", 30.0, 90.0, ramp=5.0),
             Incident("errors", "fraud-scorer", 50.0, 80.0, 0.25, model="fraud_xgb"),
+            Incident("drift", "sentiment", 60.0, 140.0, ramp=5.0),
             Incident("down", "image-classifier", 95.0, 125.0),
+            Incident("concept", "fraud-scorer", 110.0, 170.0, ramp=5.0),
             Incident("errors", "code-llm", 140.0, 165.0, 0.20),
         ),
     ),

@@ -1,10 +1,11 @@
 """The simulator over HTTP: a threaded stdlib server, embeddable (``mmtui demo``, tests).
 
 Routes: ``GET /`` lists the endpoints as JSON; ``GET /models/<name>/metrics`` is that server's
-exposition text; ``GET /models/<name>/records`` is served by a records provider when one is
-plugged in (:meth:`SimServer.set_records`), else 404. An endpoint the scenario has down gets its
-connection reset without a response, as a client of a crashed server sees it. Anything else is a
-404 with a JSON body.
+exposition text; ``GET /models/<name>/records`` is its inference log (:mod:`mmtui.sim.records`)
+for the endpoints that have one, or whatever provider is plugged in with
+:meth:`SimServer.set_records`, else 404; a malformed ``after`` or ``limit`` is a 400. An endpoint
+the scenario has down gets its connection reset without a response, as a client of a crashed
+server sees it. Anything else is a 404 with a JSON body.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from urllib.parse import parse_qsl, urlsplit
 from mmtui.sim.configfile import config_toml
 from mmtui.sim.exposition import CONTENT_TYPE
 from mmtui.sim.models import FLEET
+from mmtui.sim.records import BadRequest, RecordStream
 from mmtui.sim.scenarios import get_scenario
 from mmtui.sim.simulator import Simulator
 
 RecordsProvider = Callable[[int, Mapping[str, str]], tuple[str, bytes]]
 """Serves ``/models/<name>/records``: called with the simulator tick and the query parameters,
-returns ``(content type, body)``. The tick's wall-clock time is ``epoch + tick * step``."""
+returns ``(content type, body)`` or raises :class:`~mmtui.sim.records.BadRequest` (a 400).
+The tick's wall-clock time is ``epoch + tick * step``."""
 
 
 class EndpointDown(Exception):
@@ -86,6 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
                 result = owner._serve(parts[1], parts[2], dict(parse_qsl(url.query)))
             except EndpointDown:
                 self._drop()
+                return
+            except BadRequest as exc:
+                self._send(400, "application/json", json.dumps({"error": str(exc)}))
                 return
         if result is None:
             self._send(404, "application/json",
@@ -144,6 +150,8 @@ class SimServer:
         self._clock, self._step = clock, step
         self._lock = threading.Lock()
         self._records: dict[str, RecordsProvider] = {}
+        """Providers plugged in with :meth:`set_records`; they win over the built-in logs."""
+        self._streams: dict[str, RecordStream] = {}
         self._conns: set[socket.socket] = set()
         self._sim: Simulator | None = None
         self._httpd: _HTTPServer | None = None
@@ -169,6 +177,8 @@ class SimServer:
         httpd = cls((self._host.strip("[]"), self._port), _Handler)
         httpd.owner = self
         self._sim = Simulator(self._scenario, self._seed, epoch=self._clock(), step=self._step)
+        self._streams = {ep.name: RecordStream(self._sim, ep.name)
+                         for ep in FLEET if ep.records is not None}
         host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host
         host = f"[{host.strip('[]')}]" if ":" in host else host
         self._url = f"http://{host}:{httpd.server_address[1]}/"
@@ -210,7 +220,7 @@ class SimServer:
         self.stop()
 
     def set_records(self, name: str, provider: RecordsProvider) -> None:
-        """Serve ``/models/<name>/records`` with ``provider`` (the drift issue plugs one in)."""
+        """Serve ``/models/<name>/records`` with ``provider`` instead of the built-in log."""
         if name not in {ep.name for ep in FLEET}:
             raise KeyError(f"no endpoint {name!r}")
         self._records[name] = provider
@@ -227,10 +237,16 @@ class SimServer:
                 "preset": ep.preset,
                 "metrics_url": f"{base}models/{ep.name}/metrics",
                 "records_url": f"{base}models/{ep.name}/records"
-                if ep.name in self._records else None,
+                if self._provider(ep.name) is not None else None,
             }
             for ep in FLEET
         ]
+
+    def _provider(self, name: str) -> RecordsProvider | None:
+        if name in self._records:
+            return self._records[name]
+        stream = self._streams.get(name)
+        return None if stream is None else stream.serve
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:
@@ -249,7 +265,7 @@ class SimServer:
             sim.spec(name)
         except KeyError:
             return None
-        provider = self._records.get(name) if what == "records" else None
+        provider = self._provider(name) if what == "records" else None
         if what == "records" and provider is None:
             return None
         with self._lock:

@@ -112,6 +112,14 @@ class Simulator:
                               {m.name for m in ep.models}):
                 where = inc.endpoint if inc.model is None else f"{inc.endpoint}/{inc.model}"
                 raise ValueError(f"scenario {self.scenario.name!r}: no endpoint {where!r}")
+            if inc.kind in ("drift", "concept") and ep.records is None:
+                raise ValueError(f"scenario {self.scenario.name!r}: {inc.kind} on endpoint "
+                                 f"{inc.endpoint!r}, which serves no inference records")
+
+    @property
+    def first_tick(self) -> int:
+        """The first tick with traffic (the warm-up starts there)."""
+        return -self._warmup
 
     @property
     def tick(self) -> int:
@@ -130,6 +138,26 @@ class Simulator:
         """True when the scenario has ``name`` down at ``tick``."""
         t = np.array([tick * self.clock.step])
         return bool(self.scenario.down(self.spec(name).name, t)[0])
+
+    def records_rate(self, name: str, t: FloatArray) -> FloatArray:
+        """Inference records per second of ``name`` at times ``t``: the logged model's successful
+        requests, sampled as its :class:`~mmtui.sim.models.RecordsSpec` says (0 when down).
+
+        Safe to call from any thread (the load curves are fixed at construction).
+        """
+        e = self._index[name]
+        ep = self.endpoints[e]
+        if ep.records is None:
+            raise KeyError(f"endpoint {name!r} serves no inference records")
+        m = next(i for i, spec in enumerate(ep.models) if spec.name == ep.records.model)
+        traffic = self._traffic[e][m]
+        failing = np.minimum(
+            traffic.spec.error_rate + self.scenario.effects(ep.name, traffic.spec.name, t).errors,
+            1.0,
+        )
+        up = ~self.scenario.down(ep.name, t)
+        out: FloatArray = traffic.rate(t) * ep.records.sample * (1.0 - failing) * up
+        return out
 
     def advance(self, tick: int) -> None:
         """Absorb the traffic of every tick before ``tick`` (no-op for a tick already past)."""
