@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
                   file=err)
         for ep in server.endpoints:
             print(f"  {ep['name']:<18} {ep['preset']:<11} {ep['metrics_url']}", file=err)
+            if ep.get("records_url"):
+                print(f"  {'':<18} {'records':<11} {ep['records_url']}", file=err)
         print("timeline:", file=err)
         for line in scenario.timeline():
             print(f"  {line}", file=err)
