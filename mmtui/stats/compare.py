@@ -1,0 +1,91 @@
+"""Compare every feature of a profile with a current table, numeric ones batched.
+
+Tables of some size use two cores: the categorical features (and, on large tables, part of the
+numeric ones) go to a worker thread while the calling thread does the numeric ones; numpy's
+sorts, searches, string comparisons and array arithmetic release the GIL.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mmtui.stats.categorical import cached_categorical_plan, compare_categorical_batch
+from mmtui.stats.columns import to_float, to_labels
+from mmtui.stats.comparison import Comparison
+from mmtui.stats.features import CategoricalProfile, NumericProfile
+from mmtui.stats.numeric import cached_plan, compare_numeric_batch
+from mmtui.stats.profile import Profile
+
+if TYPE_CHECKING:  # concurrent.futures (and logging) load only when a table is large
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+PARALLEL_VALUES = 50_000
+"""Tables with at least this many values (rows x features) are compared on two threads."""
+
+SPLIT_VALUES = 500_000
+"""From this many numeric values on, the worker thread also takes part of the numeric features."""
+
+CATEGORICAL_WEIGHT = 0.6
+"""The work of a categorical feature, in numeric features, for sharing the work out."""
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def compare_features(
+    profile: Profile, table: Mapping[str, np.ndarray], rows: int
+) -> dict[str, Comparison]:
+    """Each profiled feature's :class:`Comparison` with its column of ``table``.
+
+    A column absent from ``table`` is compared as ``rows`` missing values.
+    """
+    numeric = [f for f in profile.features.values() if isinstance(f, NumericProfile)]
+    categorical = [f for f in profile.features.values() if isinstance(f, CategoricalProfile)]
+    columns = [_floats(table, f.name, rows) for f in numeric]
+    labels = [_labels(table, f.name, rows) for f in categorical]
+
+    def numbers(start: int, stop: int) -> list[Comparison]:
+        plan = cached_plan(numeric[start:stop], rows, profile.cache)
+        return compare_numeric_batch(plan, columns[start:stop])
+
+    def categories() -> list[Comparison]:
+        plan = cached_categorical_plan(categorical, profile.cache)
+        return compare_categorical_batch(plan, labels)
+
+    parallel = (os.cpu_count() or 1) > 1 and rows * len(profile.features) >= PARALLEL_VALUES
+    if not parallel or not numeric or (not categorical and rows * len(numeric) < SPLIT_VALUES):
+        done = numbers(0, len(numeric)) + categories()
+    else:
+        share = len(numeric)
+        if rows * len(numeric) >= SPLIT_VALUES:
+            share = round((len(numeric) + CATEGORICAL_WEIGHT * len(categorical)) / 2)
+            share = min(max(share, 1), len(numeric))
+        worker = _submit(lambda: numbers(share, len(numeric)) + categories())
+        done = numbers(0, share) + worker.result()
+    names = [f.name for f in numeric] + [f.name for f in categorical]
+    return dict(zip(names, done, strict=True))
+
+
+def _submit(work: Callable[[], list[Comparison]]) -> Future[list[Comparison]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mmtui-drift")
+    return _pool.submit(work)
+
+
+def _floats(table: Mapping[str, np.ndarray], name: str, rows: int) -> np.ndarray:
+    values = table.get(name)
+    return np.full(rows, np.nan) if values is None else to_float(values, name)
+
+
+def _labels(table: Mapping[str, np.ndarray], name: str, rows: int) -> np.ndarray:
+    values = table.get(name)
+    return np.full(rows, "") if values is None else to_labels(values, name)

@@ -1,0 +1,295 @@
+"""A current numeric column against a :class:`NumericProfile`: KS, Wasserstein, PSI, JS.
+
+The current values are sorted once; everything else works on the empirical distribution
+functions at the profile's edges, ``O(edges)`` per feature whatever the number of rows, and all
+the numeric features of a check are done together on arrays padded to the same number of edges
+(a :class:`NumericPlan`, built once per profile and window size).
+
+*KS*: the statistic is evaluated where both distribution functions are known exactly, at each
+edge and just below it. With an exact profile that is the exact two-sample statistic. With a
+binned profile it is a lower bound ``D_lo`` (so the p-value is conservative) and ``ks_upper`` is
+an upper bound; they differ by at most the largest reference mass between two edges (about
+1/bins). The p-value is exact for small samples (see :mod:`mmtui.stats.pvalues`), asymptotic
+Kolmogorov with ``n*m/(n+m)`` otherwise.
+
+*Wasserstein-1*, divided by the reference's standard deviation (by ``|mean|`` for a constant
+reference, by 1 for a constant 0): exact with an exact profile (up to the rounding of running
+sums, relative ``edges * 1e-16 * |mean| / std``). With a binned one, the reference inside a bin
+is its distribution function averaged over the bin (from the sum of its values there): exact in
+bins where one function stays above the other, off by at most the bin's mass times its width in
+bins where they cross.
+
+Windows much smaller than a binned profile use every ``s``-th edge (at least
+:data:`MIN_WINDOW_EDGES`, about a quarter as many as the window has rows): the bounds above
+still hold for the coarser edges, and the work stays proportional to the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from mmtui.stats.comparison import Comparison
+from mmtui.stats.divergence import psi_js_rows
+from mmtui.stats.features import NumericProfile
+from mmtui.stats.pvalues import EXACT_KS_MAX_PRODUCT, ks_exact_pvalue, ks_pvalue
+
+MIN_WINDOW_EDGES = 1024
+
+
+def compare_numeric(profile: NumericProfile, values: np.ndarray) -> Comparison:
+    """Compare float64 ``values`` (non-finite = missing) with ``profile``."""
+    return compare_numeric_batch(NumericPlan([profile], len(values)), [values])[0]
+
+
+class _Grid:
+    """The edges one comparison runs on, with the reference quantities that depend on them."""
+
+    __slots__ = ("edges", "below", "at_or_below", "exact", "inside", "coarse", "coarse_right")
+
+    def __init__(self, profile: NumericProfile, stride: int) -> None:
+        k = len(profile.edges)
+        pick = np.arange(k)
+        if stride > 1:
+            pick = np.unique(np.concatenate((pick[::stride], [k - 1], profile.coarse_index)))
+        self.edges = profile.edges[pick]
+        self.below = profile.below[pick]
+        self.at_or_below = profile.at_or_below[pick]
+        self.exact = profile.exact and stride == 1
+        n = max(profile.n_valid, 1)
+        # the reference distribution function averaged over each cell between edges: its value
+        # at the left edge plus what the reference values inside add, from their sum
+        inner = self.below[1:] - self.at_or_below[:-1]
+        at_sum = profile.sum_below[pick] + self.edges * (self.at_or_below - self.below)
+        width = np.maximum(np.diff(self.edges), np.finfo(np.float64).tiny)
+        ahead = (inner * self.edges[1:] - (profile.sum_below[pick][1:] - at_sum[:-1])) / width
+        average = (self.at_or_below[:-1] + np.clip(ahead, 0.0, inner)) / n
+        self.inside = np.concatenate(([0.0], average, [1.0]))
+        self.coarse = np.searchsorted(pick, profile.coarse_index)
+        self.coarse_right = profile.coarse_right
+
+
+def _stride(profile: NumericProfile, rows: int) -> int:
+    """1, or the s of every s-th edge for a window much smaller than a binned profile."""
+    k = len(profile.edges)
+    wanted = max(MIN_WINDOW_EDGES, rows // 4)
+    return 1 if profile.exact or k <= wanted else -(-k // wanted)
+
+
+def _grid(profile: NumericProfile, rows: int) -> _Grid:
+    stride = _stride(profile, rows)
+    grid: _Grid | None = profile.cache.get(("grid", stride))
+    if grid is None:
+        grid = profile.cache[("grid", stride)] = _Grid(profile, stride)
+    return grid
+
+
+def cached_plan(
+    profiles: Sequence[NumericProfile], rows: int, cache: dict[Any, Any]
+) -> NumericPlan:
+    """The :class:`NumericPlan` of ``profiles`` for ``rows``, kept in ``cache`` for reuse."""
+    key = ("numeric", tuple((p.name, _stride(p, rows)) for p in profiles))
+    plan: NumericPlan | None = cache.get(key)
+    if plan is None or plan.profiles != list(profiles):
+        plan = cache[key] = NumericPlan(profiles, rows)
+    return plan
+
+
+class NumericPlan:
+    """Numeric profiles padded to one number of edges, for windows of about ``rows`` rows.
+
+    Padding repeats the last edge with the reference function at 1, so padded cells are empty
+    and change none of the statistics.
+    """
+
+    def __init__(self, profiles: Sequence[NumericProfile], rows: int) -> None:
+        self.profiles = list(profiles)
+        grids = [_grid(p, rows) for p in self.profiles]
+        f = len(grids)
+        k = max([len(g.edges) for g in grids] + [1])
+        c = max([len(g.coarse) for g in grids] + [0])
+        self.k = np.array([len(g.edges) for g in grids], dtype=np.int64)
+        self.n = np.array([p.n_valid for p in self.profiles], dtype=np.int64)
+        self.exact = [g.exact for g in grids]
+        self.scale = np.array([_scale(p) for p in self.profiles])
+        self.pad = np.arange(k)[None, :] >= self.k[:, None]
+        self.edges = np.zeros((f, k))
+        self.below = np.repeat(self.n[:, None], k, axis=1)
+        self.at_or_below = self.below.copy()
+        self.inside = np.ones((f, k + 1))
+        self.inside[:, 0] = 0.0
+        self.coarse = np.zeros((f, c), np.int64)
+        self.coarse_used = np.zeros((f, c), bool)
+        self.coarse_reference = np.zeros((f, c + 2), np.int64)
+        for i, (p, g) in enumerate(zip(self.profiles, grids, strict=True)):
+            used = len(g.edges)
+            if used:
+                self.edges[i, :used], self.edges[i, used:] = g.edges, g.edges[-1]
+                self.below[i, :used], self.at_or_below[i, :used] = g.below, g.at_or_below
+                self.inside[i, : used + 1] = g.inside
+            bounds = len(g.coarse)
+            self.coarse[i, :bounds] = g.coarse + k * g.coarse_right
+            self.coarse_used[i, :bounds] = True
+            self.coarse_reference[i, : bounds + 1] = p.coarse_reference
+            self.coarse_reference[i, -1] = p.n_missing
+        n = np.maximum(self.n, 1)[:, None]
+        self.fr_l, self.fr_r = self.below / n, self.at_or_below / n
+
+
+def compare_numeric_batch(plan: NumericPlan, columns: Sequence[np.ndarray]) -> list[Comparison]:
+    """Compare each float64 column (equal lengths) with the plan's profile of the same index."""
+    f = len(columns)
+    if f == 0:
+        return []
+    rows = len(columns[0])
+    buffer = np.empty((f, rows + 1))  # column 0 stays 0 for the running sums
+    buffer[:, 0] = 0.0
+    x = buffer[:, 1:]
+    for i, column in enumerate(columns):
+        x[i] = column
+    x.sort(axis=1)  # NaN last in every row
+    m = _valid(x)
+    k = plan.edges.shape[1]
+    pl = np.zeros((f, k), np.int64)
+    pr = pl  # a separate array once some current value equals an edge
+    active = (m > 0) & (plan.n > 0)
+    for i in np.flatnonzero(active).tolist():
+        used = int(plan.k[i])
+        row_pl, row_pr = _current_cdf(plan.edges[i, :used], x[i, : m[i]])
+        pl[i, :used] = row_pl
+        if row_pr is not row_pl and pr is pl:
+            pr = pl.copy()
+        if pr is not pl:
+            pr[i, :used] = row_pr
+    last = pr[np.arange(f), np.maximum(plan.k - 1, 0)][:, None]
+    if plan.pad.any():
+        pl, pr = np.where(plan.pad, last, pl), (pl if pr is pl else np.where(plan.pad, last, pr))
+
+    mf = np.maximum(m, 1)[:, None].astype(np.float64)
+    fc_l = pl / mf
+    fc_r = fc_l if pr is pl else pr / mf
+    d = np.maximum(np.abs(plan.fr_l - fc_l).max(axis=1), np.abs(plan.fr_r - fc_r).max(axis=1))
+    # inside a bin both functions move by at most their mass there
+    upper = np.maximum(
+        (plan.fr_l[:, 1:] - fc_r[:, :-1]).max(axis=1, initial=0.0),
+        (fc_l[:, 1:] - plan.fr_r[:, :-1]).max(axis=1, initial=0.0),
+    )
+    upper = np.maximum(d, upper)
+    psi, js = _coarse(plan, pl, pr, m, rows)
+    with np.errstate(invalid="ignore"):
+        w1 = _wasserstein(plan, buffer, pl, pr, m) / plan.scale
+
+    out = []
+    for i in range(f):
+        n, mi = int(plan.n[i]), int(m[i])
+        scores = {"psi": float(psi[i]), "js": float(js[i])}
+        missing = int(plan.coarse_reference[i, -1])
+        if not active[i]:
+            out.append(Comparison("ks", None, None, n, mi, missing, rows - mi, scores))
+            continue
+        if plan.exact[i] and n * mi <= EXACT_KS_MAX_PRODUCT:
+            d_num = max(
+                int(np.abs(plan.below[i] * mi - pl[i] * n).max()),
+                int(np.abs(plan.at_or_below[i] * mi - pr[i] * n).max()),
+            )
+            p_value = ks_exact_pvalue(d_num, n, mi)
+        else:
+            p_value = ks_pvalue(float(d[i]), n, mi)
+        if not plan.exact[i]:
+            scores["ks_upper"] = float(upper[i])
+        scores["wasserstein"] = max(0.0, float(w1[i]))
+        out.append(Comparison("ks", float(d[i]), p_value, n, mi, missing, rows - mi, scores))
+    return out
+
+
+def _current_cdf(edges: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of the sorted ``xs`` ``< edges[k]`` and ``<= edges[k]`` (the same array when no
+    value equals an edge)."""
+    k, m = len(edges), len(xs)
+    if m >= 2 * k:
+        pl = np.searchsorted(xs, edges, side="left")
+        tied = xs[np.minimum(pl, m - 1)] == edges
+        if not tied.any():
+            return pl, pl
+        pr = pl.copy()
+        pr[tied] = np.searchsorted(xs, edges[tied], side="right")
+        return pl, pr
+    left = np.searchsorted(edges, xs, side="left")  # edges < x
+    right = left + (edges[np.minimum(left, k - 1)] == xs)  # edges <= x
+    # x <= e_k  <=>  (edges < x) <= k ;  x < e_k  <=>  (edges <= x) <= k
+    pr = np.cumsum(np.bincount(left, minlength=k + 1)[:k])
+    pl = np.cumsum(np.bincount(right, minlength=k + 1)[:k])
+    return pl, pr
+
+
+def _coarse(
+    plan: NumericPlan, pl: np.ndarray, pr: np.ndarray, m: np.ndarray, rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """PSI and JS over the reference-quantile bins plus a bin of missing values."""
+    both = np.concatenate((pl, pr), axis=1)
+    cum = np.where(plan.coarse_used, np.take_along_axis(both, plan.coarse, axis=1), m[:, None])
+    zero = np.zeros((len(m), 1), np.int64)
+    bins = np.diff(np.concatenate((zero, cum, m[:, None]), axis=1), axis=1)
+    current = np.concatenate((bins, (rows - m)[:, None]), axis=1)
+    return psi_js_rows(plan.coarse_reference, current)
+
+
+def _valid(x: np.ndarray) -> np.ndarray:
+    """Finite values per sorted row, made the leading ones: ±inf become NaN (missing)."""
+    f, rows = x.shape
+    m = np.full(f, rows, np.int64)
+    if rows == 0:
+        return m
+    for i in np.flatnonzero(np.isnan(x[:, -1])).tolist():
+        m[i] = np.searchsorted(x[i], np.nan)  # NaN sorts last
+    top = x[np.arange(f), np.maximum(m - 1, 0)]
+    for i in np.flatnonzero((x[:, 0] == -np.inf) | (top == np.inf)).tolist():
+        row = x[i]
+        row[np.isinf(row)] = np.nan
+        row.sort()
+        m[i] = np.searchsorted(row, np.nan)
+    return m
+
+
+def _wasserstein(
+    plan: NumericPlan, buffer: np.ndarray, pl: np.ndarray, pr: np.ndarray, m: np.ndarray
+) -> np.ndarray:
+    """``∫|F_ref - F_cur|`` per row, cell by cell between consecutive edges.
+
+    In cell ``(L, R)`` the reference is a constant ``a`` and the current function a step
+    function through the sorted values ``x[lo:hi]``; ``g = F_cur - a`` is non-decreasing, so
+    ``∫|g| = ∫g - 2∫_L^z g`` with ``z`` the first value where ``F_cur >= a``. With ``q`` values
+    before ``z`` and ``S(c)`` the sum of the first ``c`` values, that is
+    ``((lo - am) L + (hi - am) R - 2 (q - am) z + 2 S(q) - S(lo) - S(hi)) / m``. Below the first
+    edge the reference is 0, above the last 1. ``buffer`` holds 0 then the sorted values in each
+    row; it becomes the running sums ``S``.
+    """
+    f, width = buffer.shape
+    flat = buffer.reshape(-1)
+    offset = (np.arange(f) * width)[:, None]
+    mc = np.maximum(m, 1)[:, None]
+    e = plan.edges
+    left, right = e[:, :-1], e[:, 1:]
+    lo, hi = pr[:, :-1], pl[:, 1:]  # values before the cell, and before its end
+    am = plan.inside[:, 1:-1] * mc
+    first = np.minimum(np.ceil(am), mc).astype(np.int64)  # F_cur >= a from this many values
+    q = np.minimum(np.maximum(first - 1, lo), hi)
+    value = flat[np.minimum(q + 1, width - 1) + offset]  # the value at z, if any
+    z = np.where(lo >= first, left, np.where(first > hi, right, value))
+    np.cumsum(buffer, axis=1, out=buffer)  # buffer[i, c] = S(c)
+    s_pl = flat[pl + offset]
+    s_pr = s_pl if pr is pl else flat[pr + offset]
+    inner = (lo - am) * left + (hi - am) * right - 2.0 * (q - am) * z
+    inner += 2.0 * flat[q + offset] - s_pr[:, :-1] - s_pl[:, 1:]
+    start, end = pl[:, 0], pr[:, -1]
+    below = start * e[:, 0] - s_pl[:, 0]
+    above = flat[m + offset[:, 0]] - s_pr[:, -1] - (m - end) * e[:, -1]
+    return (inner.sum(axis=1) + below + above) / mc[:, 0]  # type: ignore[no-any-return]
+
+
+def _scale(profile: NumericProfile) -> float:
+    if profile.std > 0:
+        return profile.std
+    return abs(profile.mean) if profile.mean != 0 else 1.0
