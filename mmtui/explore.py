@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,7 @@ class FeatureHistogram:
     n_current: int
 
 
+@runtime_checkable
 class Explorer(Protocol):
     """History and detail for drill-downs."""
 

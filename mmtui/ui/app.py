@@ -13,9 +13,11 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
+from mmtui.explore import Explorer
 from mmtui.paths import bundled_themes_dir
 from mmtui.snapshot import Snapshot, SnapshotSource
 from mmtui.ui.messages import SnapshotArrived
+from mmtui.ui.screens.drift import DriftScreen
 from mmtui.ui.screens.help import HelpScreen
 from mmtui.ui.screens.overview import OverviewScreen
 from mmtui.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
@@ -27,9 +29,11 @@ class MmtuiApp(App[int]):
     """The live console over a :class:`~mmtui.snapshot.SnapshotSource`."""
 
     TITLE = "mmtui"
-    CSS_PATH = "mmtui.tcss"
+    CSS_PATH = str(Path(__file__).with_name("mmtui.tcss"))  # absolute: subclasses live elsewhere
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("1", "overview", "Overview", show=False),
+        Binding("3", "drift", "Drift"),
         Binding("p", "toggle_pause", "Pause/resume"),
         Binding("r", "poll_now", "Poll now"),
         Binding("question_mark", "help", "Keys"),
@@ -56,6 +60,10 @@ class MmtuiApp(App[int]):
         dirs = [bundled_themes_dir(), *theme_dirs]
         self._theme_dirs = list(dict.fromkeys(d.resolve() for d in dirs))
         self.set_reactive(MmtuiApp.paused, source.paused)
+        self.latest_snapshot: Snapshot | None = None
+        """The newest snapshot, for screens pushed between two polls."""
+        self.explorer: Explorer | None = source if isinstance(source, Explorer) else None
+        """History and histograms for drill-downs, when the source provides them."""
 
     def get_default_screen(self) -> Screen[None]:
         return OverviewScreen(self.snapshots, clock=self.clock)
@@ -70,6 +78,7 @@ class MmtuiApp(App[int]):
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         self.paused = self.source.paused
+        self.latest_snapshot = message.snapshot
         self.snapshots.publish(message.snapshot)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -90,6 +99,25 @@ class MmtuiApp(App[int]):
 
     def action_poll_now(self) -> None:
         self.source.poll_now()
+
+    def action_overview(self) -> None:
+        """Back to the overview from any depth of drill-down."""
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, OverviewScreen):
+            self.pop_screen()
+
+    def action_drift(self) -> None:
+        """The drift view: of the highlighted endpoint when it has records, else the chooser."""
+        endpoint = None
+        if isinstance(self.screen, OverviewScreen):
+            row = self.screen.highlighted_row
+            if row is not None and row.records is not None:
+                endpoint = row.endpoint
+        self.action_overview()
+        self.push_screen(
+            DriftScreen(
+                self.snapshots, endpoint=endpoint, latest=self.latest_snapshot, clock=self.clock
+            )
+        )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))

@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Static
 
-from mmtui.snapshot import STATUS_UP, Snapshot
+from mmtui.snapshot import STATUS_UP, RowSnapshot, Snapshot
 from mmtui.ui.draw import describe_row, format_summary
 from mmtui.ui.widgets.overview_table import OverviewTable
 from mmtui.ui.widgets.status_bar import StatusBar
@@ -44,6 +44,11 @@ class OverviewScreen(Screen[None]):
         self.query_one(OverviewTable).show_snapshot(snapshot)
         self._show_summary()
         self._show_detail()
+
+    @property
+    def highlighted_row(self) -> RowSnapshot | None:
+        """The row under the cursor, if any."""
+        return self.query_one(OverviewTable).highlighted
 
     def show_problem(self, problem: str) -> None:
         """Say in the status bar that the monitor has stopped, and why."""
