@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mmtui.ui.screens.drift import DriftScreen
+from mmtui.ui.screens.endpoint import EndpointScreen
 from mmtui.ui.screens.histogram import HistogramScreen
 from mmtui.ui.screens.overview import OverviewScreen
 from tests import drift_samples as samples
@@ -49,3 +50,21 @@ async def test_3_on_an_endpoint_without_records_opens_the_chooser() -> None:
         await pilot.press("enter")  # choose the first endpoint in the list
         await pilot.pause()
         assert isinstance(app.screen, DriftScreen) and app.screen.endpoint is not None
+
+
+async def test_enter_on_a_row_opens_its_charts_and_esc_returns() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        source = app.source
+        assert isinstance(source, FakeSource)
+        await source.started.wait()
+        source.publish(samples.fleet())
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, EndpointScreen)
+        assert screen.endpoint == samples.fleet().rows[1].endpoint
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)

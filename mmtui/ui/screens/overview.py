@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Static
 
 from mmtui.snapshot import STATUS_UP, RowSnapshot, Snapshot
 from mmtui.ui.draw import describe_row, format_summary
+from mmtui.ui.screens.endpoint import EndpointScreen
 from mmtui.ui.widgets.overview_table import OverviewTable
 from mmtui.ui.widgets.status_bar import StatusBar
 
@@ -20,6 +22,8 @@ AGE_TICK = 1.0
 
 class OverviewScreen(Screen[None]):
     """Status bar, the overview table, a detail line for the highlighted row, the keys."""
+
+    BINDINGS = [Binding("enter", "drill", "Charts")]
 
     def __init__(self, snapshots: Signal[Snapshot], *, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -49,6 +53,18 @@ class OverviewScreen(Screen[None]):
     def highlighted_row(self) -> RowSnapshot | None:
         """The row under the cursor, if any."""
         return self.query_one(OverviewTable).highlighted
+
+    def action_drill(self) -> None:
+        """Charts of the highlighted endpoint (or model)."""
+        row = self.highlighted_row
+        if row is None:
+            return
+        self.app.push_screen(
+            EndpointScreen(
+                self._snapshots, row.endpoint, row.model, clock=self._clock,
+                snapshot=self._snapshot,
+            )
+        )
 
     def show_problem(self, problem: str) -> None:
         """Say in the status bar that the monitor has stopped, and why."""
