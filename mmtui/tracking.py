@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from mmtui.config import EndpointConfig
+from mmtui.explore import FeatureHistogram
 from mmtui.feeds.records import (
     FeedStats,
     FileRecordsFeed,
@@ -26,8 +28,11 @@ from mmtui.feeds.records import (
     records_feed,
 )
 from mmtui.names import DRIFT_PREFIX, DRIFT_SHARE, Metrics
+from mmtui.stats.columns import CATEGORICAL, NUMERIC, to_float, to_labels
 from mmtui.stats.concept import ConceptDrift, QualityReport, task_of_kind
 from mmtui.stats.drift import DriftResult, compute_drift
+from mmtui.stats.features import NumericProfile
+from mmtui.stats.histogram import histogram_pair
 from mmtui.stats.profile import Profile, ProfileError, build_profile, load_profile
 from mmtui.stats.window import RecordWindow
 
@@ -139,6 +144,25 @@ class RecordsTracker:
                 self.concept.observe(labelled)
             self._dirty = True
 
+    def histogram(self, feature: str, bins: int = 20) -> FeatureHistogram | None:
+        """The feature's reference-vs-current histogram over the window (numpy; off the loop)."""
+        if self.profile is None:
+            return None
+        with self._lock:
+            if not len(self.window):
+                return None
+            values = self.window.table().get(feature)
+        if values is None:
+            return None
+        return feature_histogram(self.endpoint.name, self.profile, feature, values, bins)
+
+    def report_inputs(self) -> tuple[Profile, dict[str, np.ndarray]] | None:
+        """The profile and a copy of the window, for a drift report; None without either."""
+        if self.profile is None:
+            return None
+        with self._lock:
+            return (self.profile, self.window.table()) if len(self.window) else None
+
     def evaluate(self) -> RecordsView:
         """Drift of the window against the baseline, and windowed quality (numpy; off the loop)."""
         with self._lock:
@@ -162,6 +186,37 @@ class RecordsTracker:
             )
             self._last, self._dirty = view, False
             return view
+
+
+def _bin_label(lo: float, hi: float) -> str:
+    return f"[{lo:.4g}, {hi:.4g})"
+
+
+def feature_histogram(
+    endpoint: str, profile: Profile, feature: str, values: np.ndarray, bins: int
+) -> FeatureHistogram | None:
+    """Reference-vs-current histogram of one profiled feature (None if it is not profiled)."""
+    fp = profile.features.get(feature)
+    if fp is None:
+        return None
+    edges, ref, cur = histogram_pair(fp, values, bins)
+    numeric = isinstance(fp, NumericProfile)
+    if numeric:
+        labels = tuple(_bin_label(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True))
+        n_current = int(np.isfinite(to_float(values, feature)).sum())
+    else:
+        labels = tuple(str(x) for x in edges)
+        n_current = int((to_labels(values, feature) != "").sum())
+    return FeatureHistogram(
+        endpoint=endpoint,
+        feature=feature,
+        kind=NUMERIC if numeric else CATEGORICAL,
+        bins=labels,
+        reference=tuple(float(x) for x in ref),
+        current=tuple(float(x) for x in cur),
+        n_reference=fp.n_valid,
+        n_current=n_current,
+    )
 
 
 def records_metrics(view: RecordsView) -> Metrics:
