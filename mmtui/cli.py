@@ -79,6 +79,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE")
     p.add_argument("--fail-on-drift", action="store_true", dest="fail_on_drift")
 
+    p = sub.add_parser("check", help="headless: poll, evaluate rules, notify, print the status;"
+                       " exit 0 healthy, 1 firing, 2 bad config or input")
+    _common(p)
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true",
+                      help="two scrapes min(interval, 2s) apart, one evaluation (the default)")
+    when.add_argument("--duration", metavar="S",
+                      help="run the live loop this long (e.g. 30s, 5m), then report")
+    p.add_argument("--format", choices=FORMATS, default="text")
+
+    p = sub.add_parser("alerts", help="the alert state in the state store, from a shell")
+    _common(p)
+    asub = p.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    a = asub.add_parser("list", help="pending and firing alerts (--all: resolved too)")
+    a.add_argument("--format", choices=FORMATS, default="text")
+    a.add_argument("--all", action="store_true", help="include recently resolved alerts")
+    _common(a)
+    a = asub.add_parser("ack", help="acknowledge an alert (as $USER@host)")
+    a.add_argument("id", help="the alert's id, or a unique prefix of it")
+    a.add_argument("--note", metavar="TEXT")
+    a.add_argument("--for", metavar="DURATION", dest="for_",
+                   help="the ack lapses after this long (e.g. 30m); the alert then notifies again")
+    _common(a)
+    a = asub.add_parser("unack", help="withdraw an acknowledgement")
+    a.add_argument("id")
+    _common(a)
+    a = asub.add_parser("silence", help="mute the alerts that match every MATCHER")
+    a.add_argument("matchers", nargs="+", metavar="MATCHER",
+                   help='LABEL=VALUE, LABEL!=VALUE, LABEL=~REGEX or LABEL!~REGEX '
+                        '(labels: alertname, endpoint, model, feature, severity, rule labels)')
+    a.add_argument("--for", metavar="DURATION", dest="for_", required=True)
+    a.add_argument("--reason", metavar="TEXT", required=True)
+    _common(a)
+    a = asub.add_parser("history", help="the event log: every transition, ack, note, silence,"
+                        " notification; of one alert with ID")
+    a.add_argument("id", nargs="?")
+    a.add_argument("--limit", type=int, default=50, metavar="N", help="the newest N events")
+    a.add_argument("--format", choices=FORMATS, default="text")
+    _common(a)
+
     p = sub.add_parser("info", help="where config, state and themes are looked for and found")
     _common(p)
     return parser
@@ -91,6 +131,8 @@ _COMMANDS = {
     "scrape": "mmtui.commands.scrape",
     "baseline": "mmtui.commands.baseline",
     "drift": "mmtui.commands.drift",
+    "check": "mmtui.commands.check",
+    "alerts": "mmtui.commands.alerts",
     "info": "mmtui.commands.info",
 }
 

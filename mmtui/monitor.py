@@ -1,22 +1,40 @@
-"""The headless core loop: poll → parse → derive → series, one Snapshot per tick.
+"""The headless core loop: poll → parse → derive → series → alerts, one Snapshot per tick.
 
 Textual-free. Parsing and derivation run in worker threads (``asyncio.to_thread``) so the event loop
 that also drives the TUI never waits on them. Snapshots are coalesced: results that land together
 (one poll cycle) produce one snapshot, and a quiet monitor still publishes once per interval so that
 ``stale`` shows up.
+
+Alerts: with an :class:`~mmtui.alerts.service.AlertService` (built by the commands from the config
+and the state store), every snapshot is evaluated before it is published (``await
+service.tick(snapshot)``: rules, SQLite and notifications, all off the loop) and carries the
+alerts and the channels' health. Nothing is evaluated
+
+* while paused: the figures are frozen, not evidence;
+* before the monitor is warm: every endpoint has rates (two good scrapes) or failed, and its
+  records their first view. A first scrape has no rates, and its missing values would resolve
+  the alerts restored from the store, which would then fire, and notify, a second time. The
+  live loop stops waiting :data:`WARMUP_INTERVALS` intervals after it started.
+
+``run()`` also runs the service's notification delivery, and first fills the series with the
+store's history of the last :data:`HISTORY_SEED` seconds, so charts and sparklines show the last
+day at once after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
+from mmtui.alerts.store import StoreError
 from mmtui.config import Config, EndpointConfig
 from mmtui.feeds.derive import Derived, Scrape, derive
 from mmtui.feeds.model import ParseError
@@ -33,6 +51,7 @@ from mmtui.names import (
 )
 from mmtui.series import SeriesStore
 from mmtui.snapshot import (
+    STATUS_DOWN,
     STATUS_ERROR,
     STATUS_PENDING,
     STATUS_UP,
@@ -47,11 +66,18 @@ from mmtui.tracking import (
     records_metrics,
 )
 
+if TYPE_CHECKING:
+    from mmtui.alerts.service import AlertService
+
 _log = logging.getLogger(__name__)
 
 SPARK_METRICS = (LATENCY_P95, LATENCY_MEAN, THROUGHPUT, ERROR_RATE)
 """Metrics whose recent history goes into each row for sparklines."""
 SPARK_POINTS = 60
+HISTORY_SEED = 86400.0
+"""Seconds of stored history ``run()`` loads into the series before the first poll."""
+WARMUP_INTERVALS = 3.0
+"""Intervals after which ``run()`` evaluates alerts even if some endpoint is not warm yet."""
 
 _EMPTY: Metrics = dict.fromkeys(SERVING_METRICS)
 
@@ -93,6 +119,8 @@ class _EndpointState:
     status: str = STATUS_PENDING
     error: str | None = None
     last_ok: float | None = None
+    good: int = 0
+    """Good scrapes so far (two give rates)."""
     previous: Scrape | None = None
     derived: Derived | None = None
     models: list[str] = field(default_factory=list)
@@ -109,8 +137,10 @@ class Monitor:
         *,
         clock: Callable[[], float] = time.time,
         spark_points: int = SPARK_POINTS,
+        alerts: AlertService | None = None,
     ) -> None:
         self.config = config
+        self.alerts = alerts
         self.interval = config.monitor.interval
         self._clock = clock
         self._spark_points = spark_points
@@ -128,6 +158,8 @@ class Monitor:
         self._paused = False
         self._dirty: asyncio.Event | None = None
         self._poller: Poller | None = None
+        self._warm = False
+        self._warm_by: float | None = None
         self.last_snapshot: Snapshot | None = None
 
     # -- SnapshotSource ------------------------------------------------------------------------
@@ -151,8 +183,15 @@ class Monitor:
             self._poller.poll_now()
 
     async def run(self) -> None:
-        """Poll until cancelled; the first poll of every endpoint starts at once."""
+        """Poll (and deliver notifications) until cancelled; the first poll of every endpoint
+        starts at once, after the stored history is loaded into the series."""
         self._dirty = asyncio.Event()
+        if self.alerts is not None:
+            try:
+                await self.seed_history()
+            except StoreError as exc:
+                _log.error("cannot load the metric history: %s", exc)
+        self._warm_by = self._clock() + WARMUP_INTERVALS * self.interval
         poller = self._new_poller()
         poller.set_paused(self._paused)
         self._poller = poller
@@ -162,6 +201,8 @@ class Monitor:
                 group.create_task(poller.run(), name="poller")
                 poller.poll_now()  # first cycle now, not spread over the first interval
                 group.create_task(self._publisher(), name="publisher")
+                if self.alerts is not None:
+                    group.create_task(self.alerts.run(), name="notifications")
                 for st in self._states.values():
                     if st.tracker is not None:
                         group.create_task(self._records_loop(st, client),
@@ -170,9 +211,11 @@ class Monitor:
             self._poller = None
 
     async def poll_once(self) -> Snapshot:
-        """One cycle outside ``run()``: scrape every endpoint once, ingest, publish.
+        """One cycle outside ``run()``: scrape every endpoint once, ingest, evaluate, publish.
 
-        For ``mmtui check --once`` and tests; don't call it while ``run()`` is running.
+        For ``mmtui check --once`` and tests; don't call it while ``run()`` is running. The
+        alerts are evaluated from the second call on (see the module docstring: warm);
+        notifications stay queued in the service until its ``drain()``.
         """
         poller = self._new_poller()
         try:
@@ -184,7 +227,56 @@ class Monitor:
         if trackers:
             async with httpx.AsyncClient(timeout=10.0) as client:
                 await asyncio.gather(*(self._poll_records(st, client) for st in trackers))
-        return self.publish()
+        return await self.refresh()
+
+    async def refresh(self) -> Snapshot:
+        """Take a snapshot, evaluate the alerts on it (unless paused or not warm), publish it.
+
+        Raises StoreError when the state file fails; the live loop logs that and goes on.
+        """
+        snap = self.snapshot()
+        if self.alerts is not None:
+            if not snap.paused and self.warm(snap.at):
+                view = await self.alerts.tick(snap)
+            else:  # no figures to evaluate: restored alerts, acks and silences only
+                view = await self.alerts.resume()
+            snap = dataclasses.replace(snap, alerts=view.alerts, channels=view.channels)
+        return self.publish(snap)
+
+    def warm(self, now: float) -> bool:
+        """Whether alerts may be evaluated (see the module docstring); once warm, always."""
+        if not self._warm:
+            with self._lock:
+                self._warm = (self._warm_by is not None and now >= self._warm_by) or all(
+                    (st.good >= 2 or st.status in (STATUS_DOWN, STATUS_ERROR))
+                    and (st.tracker is None or st.records is not None)
+                    for st in self._states.values()
+                )
+        return self._warm
+
+    async def seed_history(self, seconds: float = HISTORY_SEED) -> int:
+        """Load the store's history of the last ``seconds`` into the series (before polling:
+        series are oldest first); returns the points loaded."""
+        if self.alerts is None:
+            return 0
+        history = await asyncio.to_thread(self.alerts.history, self._clock() - seconds)
+
+        def load() -> int:
+            n = 0
+            with self._lock:
+                for (endpoint, model, metric), points in history.items():
+                    if endpoint not in self._states or not points:
+                        continue
+                    t0, v0 = points[0]
+                    self.series.append(endpoint, model, t0, {metric: v0})
+                    ring = self.series.ring(endpoint, model, metric)
+                    assert ring is not None
+                    for t, v in points[1:]:
+                        ring.append(t, v)
+                    n += len(points)
+            return n
+
+        return await asyncio.to_thread(load)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -243,6 +335,7 @@ class Monitor:
             if processed.derived is not None and processed.scrape is not None:
                 state.previous = processed.scrape
                 state.derived = processed.derived
+                state.good += 1
                 state.last_ok = processed.scrape.at
                 per_model = processed.derived.models
                 models = sorted(per_model) if len(per_model) > 1 else []
@@ -269,10 +362,19 @@ class Monitor:
             else:
                 await asyncio.sleep(coalesce)  # let the rest of this poll cycle land
             self._dirty.clear()
-            self.publish()
+            try:
+                await self.refresh()
+            except StoreError as exc:
+                _log.error("alerts not evaluated: %s", exc)
+                self.publish()
+            except Exception:  # a bug in the alerts must not stop the monitor
+                _log.exception("alerts not evaluated")
+                self.publish()
 
-    def publish(self) -> Snapshot:
-        snap = self.snapshot()
+    def publish(self, snap: Snapshot | None = None) -> Snapshot:
+        """Send ``snap`` (default: a new snapshot with the last alerts) to the subscribers."""
+        if snap is None:
+            snap = self.snapshot()
         self.last_snapshot = snap
         for callback in list(self._subscribers):
             try:
@@ -282,7 +384,8 @@ class Monitor:
         return snap
 
     def snapshot(self) -> Snapshot:
-        """The current state of every endpoint (and model) as one immutable Snapshot."""
+        """The current state of every endpoint (and model) as one immutable Snapshot, with the
+        alerts of the last evaluation."""
         now = self._clock()
         rows: list[RowSnapshot] = []
         with self._lock:
@@ -297,8 +400,11 @@ class Monitor:
                 for model in st.models:
                     metrics = derived.models.get(model, _EMPTY) if derived else _EMPTY
                     rows.append(self._row(st, model, status, metrics))
+        service = self.alerts
         return Snapshot(
-            at=now, tick=self._tick, paused=self._paused, interval=self.interval, rows=tuple(rows)
+            at=now, tick=self._tick, paused=self._paused, interval=self.interval, rows=tuple(rows),
+            alerts=() if service is None else service.view.alerts,
+            channels=() if service is None else service.channels(),
         )
 
     def _row(

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from mmtui.names import Metrics
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # no run-time imports: mmtui.alerts.state imports this module
+    from mmtui.alerts.notify import ChannelStatus
+    from mmtui.alerts.state import Alert
     from mmtui.tracking import RecordsView
 
 STATUS_UP = "up"
@@ -53,6 +55,10 @@ class Snapshot:
     paused: bool
     interval: float
     rows: tuple[RowSnapshot, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    """Pending, firing and recently resolved alerts, most urgent first (empty without rules)."""
+    channels: tuple[ChannelStatus, ...] = ()
+    """Notification channels and their health, in configuration order."""
 
 
 class SnapshotSource(Protocol):

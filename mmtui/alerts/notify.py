@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, ClassVar, Final, Literal, Protocol, runtime_ch
 
 import httpx
 
+from mmtui.alerts.rules import SEVERITY_RANK, Severity
+
 if TYPE_CHECKING:
     from mmtui.alerts.channel_config import ChannelConfig
 
@@ -42,6 +44,7 @@ __all__ = [
     "NotificationDispatcher",
     "Refreshing",
     "SendContext",
+    "Severity",
     "Silence",
     "SilenceSync",
     "redact",
@@ -50,13 +53,10 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 Kind = Literal["firing", "resolved", "acknowledged", "unacknowledged", "renotify"]
-Severity = Literal["critical", "warning", "info"]
 
 KINDS: Final[frozenset[Kind]] = frozenset(
     ("firing", "resolved", "acknowledged", "unacknowledged", "renotify")
 )
-SEVERITY_RANK: Final[Mapping[str, int]] = {"info": 0, "warning": 1, "critical": 2}
-"""Higher is more severe; a channel sends severities ranked at or above its ``min_severity``."""
 
 DEFAULT_QUEUE_SIZE: Final = 256
 """Items (endpoint groups or silence changes) a channel's queue holds before dropping the oldest."""
