@@ -492,7 +492,7 @@ def test_a_threshold_edit_keeps_the_fingerprint() -> None:
 
 
 def test_actions_group_by_endpoint() -> None:
-    engine = AlertEngine([lat(endpoint="*")])
+    engine = AlertEngine([lat(endpoint="*", model="*")])
     obs = [Observation(e, None, "latency_p95_ms", 300.0) for e in ("b", "a", "b2")]
     obs.append(Observation("a", "m", "latency_p95_ms", 300.0))
     groups = engine.evaluate(0.0, obs, {}).by_endpoint()
@@ -604,3 +604,11 @@ def test_policy_is_validated() -> None:
 
 def test_doctests() -> None:
     assert doctest.testmod(state_module).failed == 0
+
+
+def test_a_rule_without_model_alerts_on_the_endpoint_total_only() -> None:
+    engine = AlertEngine([lat(endpoint="*")])
+    obs = [Observation("a", None, "latency_p95_ms", 300.0),
+           Observation("a", "m", "latency_p95_ms", 300.0)]
+    engine.evaluate(0.0, obs, {})
+    assert [a.model for a in engine.alerts()] == [None]

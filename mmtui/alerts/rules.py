@@ -118,7 +118,9 @@ class Rule:
     keep_firing_for: float = 0.0
     clear: float | None = None
     """Hysteresis: a firing alert stays until ``value op clear`` is false (a factor if relative)."""
-    model: str = "*"
+    model: str = ""
+    """Glob on the model label. The default "" is the endpoint as a whole (its total row), so a
+    rule does not alert once per model as well; "*" takes the total and every model."""
     kind: RuleKind = "threshold"
     relative_to: Literal["baseline"] | None = None
     factor: float | None = None
@@ -464,7 +466,7 @@ def _read_threshold_keys(r: TableReader, name: str) -> dict[str, object]:
         "threshold": threshold,
         "for_": r.duration("for", 0.0),
         "clear": _optional_number(r, "clear", name),
-        "model": r.string("model", "*"),
+        "model": r.string("model", ""),
         "relative_to": relative_to,
         "factor": factor,
         "baseline_window": r.duration("baseline_window", DEFAULT_BASELINE_WINDOW, positive=True),
