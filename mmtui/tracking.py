@@ -30,7 +30,7 @@ from mmtui.feeds.records import (
 from mmtui.names import DRIFT_PREFIX, DRIFT_SHARE, Metrics
 from mmtui.stats.columns import CATEGORICAL, NUMERIC, to_float, to_labels
 from mmtui.stats.concept import ConceptDrift, QualityReport, task_of_kind
-from mmtui.stats.drift import DriftResult, compute_drift
+from mmtui.stats.drift import DriftResult, FeatureDrift, compute_drift
 from mmtui.stats.features import NumericProfile
 from mmtui.stats.histogram import histogram_pair
 from mmtui.stats.profile import Profile, ProfileError, build_profile, load_profile
@@ -219,13 +219,21 @@ def feature_histogram(
     )
 
 
+def drift_score(feature: FeatureDrift) -> float:
+    """A feature's drift score for ``drift.<feature>`` rules: the Jensen-Shannon distance (base 2,
+    0 = same distribution, 1 = disjoint) between reference and current, one scale for numeric
+    and categorical features alike. Whether the change is *significant* is the test's verdict
+    (``drifted``, counted in ``drift_share``); the score says how *large* it is."""
+    return feature.scores.get("js", 0.0)
+
+
 def records_metrics(view: RecordsView) -> Metrics:
     """Derived metrics from a records view: drift_share, drift.<feature>, and quality."""
     out: Metrics = {}
     if view.drift is not None:
         out[DRIFT_SHARE] = view.drift.drift_share
         for f in view.drift.features:
-            out[DRIFT_PREFIX + f.name] = f.statistic
+            out[DRIFT_PREFIX + f.name] = drift_score(f)
     if view.quality is not None:
         out.update(view.quality.metrics)
     return out

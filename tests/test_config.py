@@ -1,4 +1,4 @@
-"""Config: TOML → frozen dataclasses, with errors that name the file, the key and what was expected."""
+"""Config: TOML → frozen dataclasses; errors name the file, the key and what was expected."""
 
 from __future__ import annotations
 
@@ -70,7 +70,10 @@ def test_good_config_parses_into_frozen_dataclasses() -> None:
         ("[monitor]\nhistory = 'many'", "monitor.history: expected an integer"),
         ("[monitor]\nintervall = '2s'", "monitor.intervall: unknown key"),
         ("[[endpoints]]\nmetrics_url = 'http://a'", "endpoints[0].name: is required"),
-        ("[[endpoints]]\nname = 'a'\nmetrics_url = 'ftp://a'", "endpoints[0].metrics_url: expected"),
+        (
+            "[[endpoints]]\nname = 'a'\nmetrics_url = 'ftp://a'",
+            "endpoints[0].metrics_url: expected",
+        ),
         (
             "[[endpoints]]\nname = 'a'\nmetrics_url = 'http://a'\npreset = 'sagemaker'",
             "endpoints[0].preset: expected one of vllm, triton",

@@ -442,8 +442,9 @@ def test_config_toml_is_a_valid_config_for_the_served_endpoints(
         (e["name"], e["preset"], e["metrics_url"]) for e in server.endpoints]
     assert [(e["name"], e.get("records_url")) for e in data["endpoints"]] == [
         (e["name"], e["records_url"]) for e in server.endpoints]
-    metrics = {r["metric"] for r in data["rules"]}
-    assert {"latency_p95_ms", "error_rate"} <= metrics
+    metrics = {r.get("metric") for r in data["rules"]}
+    assert {"latency_p95_ms", "error_rate", "drift_share", "drift.*", "accuracy"} <= metrics
+    assert any(r.get("kind") == "nodata" for r in data["rules"])  # the shipped default set
     p95 = next(r for r in data["rules"] if r["endpoint"] == "chat-llm")
     assert 15_000 <= p95["threshold"] <= 40_000, "above calm, below the spike"
     from mmtui.config import parse_config

@@ -62,9 +62,9 @@ async def test_drift_metrics_and_histograms_from_a_live_feed(
     assert "amount" in drifted.drift.drifted_features
     metrics = records_metrics(drifted)
     assert metrics["drift_share"] == drifted.drift.drift_share > 0
-    assert metrics["drift.amount"] == next(
-        f.statistic for f in drifted.drift.features if f.name == "amount"
-    )
+    amount = next(f for f in drifted.drift.features if f.name == "amount")
+    assert metrics["drift.amount"] == amount.scores["js"]  # the score: JS distance, 0..1
+    assert 0.0 < metrics["drift.amount"] < 1.0
     assert 0.0 <= metrics["accuracy"] <= 1.0  # labels arrived late and were joined
 
     hist = tracker.histogram("amount", bins=10)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mmtui import names
-from mmtui.sim.datasets import LABEL, PREDICTION, validation_path
+from mmtui.sim.datasets import LABEL, PREDICTION, data_dir, validation_path
 from mmtui.sim.models import EndpointSpec, sample_requests
 from mmtui.sim.torchserve import request_latency as torchserve_latency
 from mmtui.sim.triton import request_latency as triton_latency
@@ -48,6 +48,10 @@ def latency_threshold(spec: EndpointSpec) -> float:
     return float(round(value, digits))
 
 
+RULES_FILE = "rules.toml"
+"""The default rule set in the sample data, appended to every written config."""
+
+
 def config_toml(
     listing: Listing, specs: Sequence[EndpointSpec], *, interval: str, comment: str
 ) -> str:
@@ -71,8 +75,13 @@ def config_toml(
         what = "p95" if spec.latency_metric == names.LATENCY_P95 else "mean"
         lines += _rule(f"{spec.name} {what} latency", spec.latency_metric,
                        latency_threshold(spec), "10s", spec.name, "critical")
-    lines += _rule("error rate", names.ERROR_RATE, 0.05, "10s", "*", "critical")
-    lines += _rule("error rate elevated", names.ERROR_RATE, 0.02, "30s", "*", "warning")
+    shipped = data_dir() / RULES_FILE
+    if shipped.is_file():  # the default rule set: errors, nodata, drift, quality, budgets
+        text = shipped.read_text(encoding="utf-8")
+        lines += ["", f"# The default rules, from {RULES_FILE}", text]
+    else:
+        lines += _rule("error rate", names.ERROR_RATE, 0.05, "10s", "*", "critical")
+        lines += _rule("error rate elevated", names.ERROR_RATE, 0.02, "30s", "*", "warning")
     return "\n".join(lines) + "\n"
 
 
