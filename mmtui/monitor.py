@@ -26,16 +26,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
+import numpy as np
 
 from mmtui.alerts.store import StoreError
 from mmtui.config import Config, EndpointConfig
+from mmtui.explore import FeatureHistogram, SeriesData
 from mmtui.feeds.derive import Derived, Scrape, derive
 from mmtui.feeds.model import ParseError
 from mmtui.feeds.parser import parse_bytes
@@ -49,7 +52,7 @@ from mmtui.names import (
     THROUGHPUT,
     Metrics,
 )
-from mmtui.series import SeriesStore
+from mmtui.series import SeriesKey, SeriesStore
 from mmtui.snapshot import (
     STATUS_DOWN,
     STATUS_ERROR,
@@ -67,6 +70,7 @@ from mmtui.tracking import (
 )
 
 if TYPE_CHECKING:
+    from mmtui.alerts.rules import Rule
     from mmtui.alerts.service import AlertService
 
 _log = logging.getLogger(__name__)
@@ -80,6 +84,7 @@ WARMUP_INTERVALS = 3.0
 """Intervals after which ``run()`` evaluates alerts even if some endpoint is not warm yet."""
 
 _EMPTY: Metrics = dict.fromkeys(SERVING_METRICS)
+_NONE = np.empty(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +156,7 @@ class Monitor:
         for st in self._states.values():
             if st.config.records_url is not None:
                 st.tracker = self._tracker(st.config)
-        self.series = SeriesStore(config.monitor.history)
+        self.buffers = SeriesStore(config.monitor.history)
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[Snapshot], None]] = []
         self._tick = 0
@@ -268,8 +273,8 @@ class Monitor:
                     if endpoint not in self._states or not points:
                         continue
                     t0, v0 = points[0]
-                    self.series.append(endpoint, model, t0, {metric: v0})
-                    ring = self.series.ring(endpoint, model, metric)
+                    self.buffers.append(endpoint, model, t0, {metric: v0})
+                    ring = self.buffers.ring(endpoint, model, metric)
                     assert ring is not None
                     for t, v in points[1:]:
                         ring.append(t, v)
@@ -277,6 +282,41 @@ class Monitor:
             return n
 
         return await asyncio.to_thread(load)
+
+    # -- Explorer (drill-downs; blocking: call from a worker thread) -----------------------------
+
+    def series(
+        self, endpoint: str, model: str | None, metrics: Sequence[str], since: float
+    ) -> list[SeriesData]:
+        """Points since ``since``: memory first, the store's downsampled history before that."""
+        stored: dict[SeriesKey, list[tuple[float, float]]] | None = None
+        out: list[SeriesData] = []
+        for metric in metrics:
+            with self._lock:
+                ring = self.buffers.ring(endpoint, model, metric)
+                t, v = ring.since(since) if ring is not None else (_NONE, _NONE)
+            oldest = t[0] if len(t) else math.inf
+            if self.alerts is not None and oldest > since + 2 * self.interval:
+                if stored is None:
+                    stored = self.alerts.history(since)
+                older = [p for p in stored.get((endpoint, model, metric), []) if p[0] < oldest]
+                if older:
+                    ts, vs = zip(*older, strict=True)
+                    t = np.concatenate((np.asarray(ts, dtype=float), t))
+                    v = np.concatenate((np.asarray(vs, dtype=float), v))
+            out.append(SeriesData(metric, t, v))
+        return out
+
+    def feature_histogram(
+        self, endpoint: str, feature: str, bins: int = 20
+    ) -> FeatureHistogram | None:
+        st = self._states.get(endpoint)
+        if st is None or st.tracker is None:
+            return None
+        return st.tracker.histogram(feature, bins)
+
+    def rules_for(self, endpoint: str, model: str | None) -> Sequence[Rule]:
+        return [r for r in self.config.rules if r.matches_series(endpoint, model)]
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -296,7 +336,7 @@ class Monitor:
             st.records = view
             metrics = records_metrics(view)
             if metrics:
-                self.series.append(st.config.name, None, self._clock(), metrics)
+                self.buffers.append(st.config.name, None, self._clock(), metrics)
         if self._dirty is not None:
             self._dirty.set()
 
@@ -340,15 +380,15 @@ class Monitor:
                 per_model = processed.derived.models
                 models = sorted(per_model) if len(per_model) > 1 else []
                 state.models = models
-                self.series.append(name, None, processed.scrape.at, processed.derived.metrics)
+                self.buffers.append(name, None, processed.scrape.at, processed.derived.metrics)
                 for model in models:
-                    self.series.append(name, model, processed.scrape.at,
+                    self.buffers.append(name, model, processed.scrape.at,
                                        processed.derived.models[model])
             else:
                 # A gap in every series of the endpoint: sparklines show the outage.
-                self.series.append(name, None, result.started, _EMPTY)
+                self.buffers.append(name, None, result.started, _EMPTY)
                 for model in state.models:
-                    self.series.append(name, model, result.started, _EMPTY)
+                    self.buffers.append(name, model, result.started, _EMPTY)
         return processed
 
     async def _publisher(self) -> None:
@@ -417,7 +457,7 @@ class Monitor:
     ) -> RowSnapshot:
         history: dict[str, tuple[float | None, ...]] = {}
         for metric in SPARK_METRICS:
-            ring = self.series.ring(st.config.name, model, metric)
+            ring = self.buffers.ring(st.config.name, model, metric)
             history[metric] = ring.last(self._spark_points) if ring is not None else ()
         return RowSnapshot(
             endpoint=st.config.name,

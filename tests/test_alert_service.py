@@ -357,7 +357,7 @@ async def test_history_is_coarse_then_fine_and_seeds_the_monitor_series(
                     rules=RULES)
     monitor = Monitor(config, clock=clock, alerts=AlertService(config, store=store, clock=clock))
     assert await monitor.seed_history() == len(points)
-    ring = monitor.series.ring("api", None, "latency_p95_ms")
+    ring = monitor.buffers.ring("api", None, "latency_p95_ms")
     assert ring is not None and ring.arrays()[0].tolist() == times
 
 

@@ -203,3 +203,24 @@ async def test_run_publishes_snapshots_and_pauses(calm: SimServer) -> None:
             await task
     ticks = [s.tick for s in snaps]
     assert ticks == sorted(ticks)
+
+
+async def test_monitor_is_the_explorer_for_drill_downs(calm: SimServer, clock: FakeClock) -> None:
+    from mmtui.explore import Explorer
+
+    monitor = monitor_for(calm, clock)
+    assert isinstance(monitor, Explorer)
+    await monitor.poll_once()
+    clock.t += 10.0
+    await monitor.poll_once()
+    (rps, p95) = monitor.series("fraud-scorer", None, ["throughput_rps", "latency_p95_ms"],
+                                since=clock.t - 60)
+    assert rps.metric == "throughput_rps" and len(rps.timestamps) == len(rps.values) == 2
+    assert rps.values[-1] > 0 and p95.values[-1] > 0
+    (later,) = monitor.series("fraud-scorer", None, ["throughput_rps"], since=clock.t + 1)
+    assert later.values.size == 0
+    hist = monitor.feature_histogram("fraud-scorer", "amount", bins=8)
+    assert hist is not None and len(hist.bins) == 8
+    assert monitor.feature_histogram("chat-llm", "amount") is None  # no records feed there
+    names = {r.name for r in monitor.rules_for("chat-llm", None)}
+    assert "chat-llm p95 latency" in names and "fraud-scorer p95 latency" not in names
