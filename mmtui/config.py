@@ -90,6 +90,9 @@ class MonitorConfig:
     max_body_bytes: int = 8 * 1024 * 1024
     """A metrics body larger than this is an error, not parsed."""
     theme: str | None = None
+    drift_report_every: float | None = None
+    """Seconds between scheduled drift reports (into the state dir's ``reports/``); None: only
+    when a drift alert fires."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +310,7 @@ def _read_monitor(r: TableReader | None) -> MonitorConfig:
         concurrency=r.integer("concurrency", d.concurrency),
         max_body_bytes=r.integer("max_body_bytes", d.max_body_bytes, minimum=1024),
         theme=r.string("theme"),
+        drift_report_every=r.duration("drift_report_every", 0.0) or None,
     )
     r.check_unknown()
     return cfg

@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -52,6 +53,7 @@ from mmtui.names import (
     THROUGHPUT,
     Metrics,
 )
+from mmtui.paths import state_dir
 from mmtui.series import SeriesKey, SeriesStore
 from mmtui.snapshot import (
     STATUS_DOWN,
@@ -143,6 +145,7 @@ class Monitor:
         clock: Callable[[], float] = time.time,
         spark_points: int = SPARK_POINTS,
         alerts: AlertService | None = None,
+        reports_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.alerts = alerts
@@ -166,6 +169,15 @@ class Monitor:
         self._warm = False
         self._warm_by: float | None = None
         self.last_snapshot: Snapshot | None = None
+        if reports_dir is None:
+            state = config.monitor.state
+            reports_dir = (Path(state).parent if state else state_dir()) / "reports"
+        self.reports_dir = reports_dir
+        """Drift reports go here: when a drift alert fires, and every ``drift_report_every``."""
+        self.reports_written: list[Path] = []
+        self._report_tasks: set[asyncio.Task[None]] = set()
+        if alerts is not None and alerts.on_drift_firing is None:
+            alerts.on_drift_firing = self.report_drift_soon
 
     # -- SnapshotSource ------------------------------------------------------------------------
 
@@ -208,6 +220,9 @@ class Monitor:
                 group.create_task(self._publisher(), name="publisher")
                 if self.alerts is not None:
                     group.create_task(self.alerts.run(), name="notifications")
+                every = self.config.monitor.drift_report_every
+                if every:
+                    group.create_task(self._report_schedule(every), name="drift reports")
                 for st in self._states.values():
                     if st.tracker is not None:
                         group.create_task(self._records_loop(st, client),
@@ -317,6 +332,55 @@ class Monitor:
 
     def rules_for(self, endpoint: str, model: str | None) -> Sequence[Rule]:
         return [r for r in self.config.rules if r.matches_series(endpoint, model)]
+
+    # -- drift reports -------------------------------------------------------------------------
+
+    def write_drift_report(self, endpoint: str, directory: Path, *, why: str) -> Path | None:
+        """Write the endpoint's current drift report (HTML, with histograms) into ``directory``;
+        None when it has no baseline or no records yet. Blocking: call from a worker thread."""
+        st = self._states.get(endpoint)
+        if st is None or st.tracker is None or st.records is None or st.records.drift is None:
+            return None
+        inputs = st.tracker.report_inputs()
+        if inputs is None:
+            return None
+        from mmtui.report import render
+
+        profile, table = inputs
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self._clock()))
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{endpoint}-{stamp}-{why}.html"
+        baseline = st.config.baseline or "(none)"
+        path.write_text(
+            render(st.records.drift, baseline=baseline, format="html", profile=profile,
+                   table=table, current=f"{endpoint} records window"),
+            encoding="utf-8",
+        )
+        return path
+
+    def report_drift_soon(self, endpoint: str, *, why: str = "alert") -> None:
+        """Write a drift report in a worker thread (the alert hook calls this on the loop)."""
+        directory = self.reports_dir
+
+        def write() -> None:
+            try:
+                path = self.write_drift_report(endpoint, directory, why=why)
+            except OSError as exc:
+                _log.error("drift report for %s not written: %s", endpoint, exc)
+                return
+            if path is not None:
+                self.reports_written.append(path)
+
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(write))
+        self._report_tasks.add(task)
+        task.add_done_callback(self._report_tasks.discard)
+
+    async def _report_schedule(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            for st in self._states.values():
+                if st.tracker is not None:
+                    self.report_drift_soon(st.config.name, why="scheduled")
 
     # -- internals -----------------------------------------------------------------------------
 

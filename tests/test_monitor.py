@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -224,3 +225,17 @@ async def test_monitor_is_the_explorer_for_drill_downs(calm: SimServer, clock: F
     assert monitor.feature_histogram("chat-llm", "amount") is None  # no records feed there
     names = {r.name for r in monitor.rules_for("chat-llm", None)}
     assert "chat-llm p95 latency" in names and "fraud-scorer p95 latency" not in names
+
+
+async def test_drift_report_written_for_an_endpoint_with_records(
+    incident: SimServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    monitor = monitor_for(incident, clock)
+    for _ in range(12):  # into the fraud drift window (20-100 s)
+        clock.t += 5.0
+        await monitor.poll_once()
+    path = monitor.write_drift_report("fraud-scorer", tmp_path / "reports", why="alert")
+    assert path is not None and path.parent == tmp_path / "reports"
+    html = path.read_text()
+    assert "<html" in html.lower() and "amount" in html and "merchant_category" in html
+    assert monitor.write_drift_report("chat-llm", tmp_path / "reports", why="alert") is None

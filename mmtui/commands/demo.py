@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
             config = parse_config(server.config_toml(interval="2s"), source="<demo>", env={})
         except ConfigError as exc:  # a bug in the simulator's config, but say so plainly
             return error(str(exc))
-        return run_config(config, theme=getattr(args, "theme", None))
+        return run_config(config, theme=getattr(args, "theme", None),
+                          state=getattr(args, "state", None))
     finally:
         server.stop()

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+from typing import TYPE_CHECKING
 
 from mmtui import paths
 from mmtui.cli import error
 from mmtui.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from mmtui.alerts.channels.bell import Toast
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,13 +27,41 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc))
     if not config.endpoints:
         return error(f"{found.path}: no [[endpoints]] to monitor")
-    return run_config(config, theme=args.theme)
+    return run_config(config, theme=args.theme, state=args.state,
+                      readonly=getattr(args, "readonly", False))
 
 
-def run_config(config: Config, *, theme: str | None) -> int:
-    """Open the TUI on a validated config."""
+def run_config(
+    config: Config, *, theme: str | None, state: str | None = None, readonly: bool = False
+) -> int:
+    """Open the TUI on a validated config, with the alert state in ``state`` (or the default)."""
+    from mmtui.alerts.service import AlertService, state_path
+    from mmtui.alerts.store import Store, StoreError
     from mmtui.monitor import Monitor
-    from mmtui.ui.app import run_tui
+    from mmtui.ui.app import MmtuiApp
 
-    monitor = Monitor(config)
-    return run_tui(monitor, theme=theme or config.monitor.theme, theme_dirs=paths.theme_dirs())
+    try:
+        store = Store(state_path(state, config))
+    except StoreError as exc:
+        return error(str(exc))
+    app: MmtuiApp | None = None
+
+    def toast(t: Toast) -> None:
+        severity = {"critical": "error", "warning": "warning"}.get(t.severity, "information")
+        if app is not None:
+            app.notify(t.message, title=t.title, severity=severity, markup=False)  # type: ignore[arg-type]
+
+    def bell() -> None:
+        if app is not None:
+            app.bell()
+
+    service = AlertService(config, store=store, toast=toast, bell=bell)
+    monitor = Monitor(config, alerts=service, reports_dir=store.path.parent / "reports")
+    app = MmtuiApp(monitor, theme=theme or config.monitor.theme,
+                   theme_dirs=paths.theme_dirs(), readonly=readonly)
+    try:
+        app.run()
+    finally:
+        asyncio.run(service.aclose())
+        store.close()
+    return app.return_code or 0
