@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual.app import App
-from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
 from textual.signal import Signal
@@ -16,10 +15,13 @@ from textual.worker import Worker, WorkerState
 from mmtui.explore import Explorer
 from mmtui.paths import bundled_themes_dir
 from mmtui.snapshot import Snapshot, SnapshotSource
+from mmtui.ui.commands import KeyTableCommands
+from mmtui.ui.keymap import binding
 from mmtui.ui.messages import SnapshotArrived
 from mmtui.ui.screens.drift import DriftScreen
 from mmtui.ui.screens.help import HelpScreen
 from mmtui.ui.screens.overview import OverviewScreen
+from mmtui.ui.screens.rules import RulesScreen
 from mmtui.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
 
 MONITOR_WORKER = "monitor"
@@ -31,13 +33,10 @@ class MmtuiApp(App[int]):
     TITLE = "mmtui"
     CSS_PATH = str(Path(__file__).with_name("mmtui.tcss"))  # absolute: subclasses live elsewhere
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("1", "overview", "Overview", show=False),
-        Binding("3", "drift", "Drift"),
-        Binding("p", "toggle_pause", "Pause/resume"),
-        Binding("r", "poll_now", "Poll now"),
-        Binding("question_mark", "help", "Keys"),
+        binding(action_id)
+        for action_id in ("quit", "overview", "drift", "rules", "pause", "poll", "theme", "help")
     ]
+    COMMANDS = App.COMMANDS | {KeyTableCommands}
 
     paused: var[bool] = var(False)
     """Whether the source is paused; the status bar shows it."""
@@ -49,10 +48,15 @@ class MmtuiApp(App[int]):
         theme: str | None = None,
         theme_dirs: Sequence[Path] = (),
         clock: Callable[[], float] = time.time,
+        readonly: bool = False,
     ) -> None:
         super().__init__()
         self.source = source
         self.clock = clock
+        self.readonly = readonly
+        """Refuse every action that changes state (``--readonly``)."""
+        self.theme_cycle: list[str] = []
+        """The themes ``t`` cycles through: those loaded from theme files, in load order."""
         self.snapshots: Signal[Snapshot] = Signal(self, "snapshots")
         """Every snapshot, after queue coalescing; views subscribe to it."""
         self._theme_wanted = theme
@@ -119,6 +123,18 @@ class MmtuiApp(App[int]):
             )
         )
 
+    def action_rules(self) -> None:
+        """The rules console, over the overview."""
+        self.action_overview()
+        self.push_screen(RulesScreen(self.snapshots, latest=self.latest_snapshot, clock=self.clock))
+
+    def action_cycle_theme(self) -> None:
+        """The next theme of :attr:`theme_cycle`, wrapping round."""
+        names = self.theme_cycle or sorted(self.available_themes)
+        at = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[at % len(names)]
+        self.notify(f"theme: {self.theme}", title="Theme", timeout=3, markup=False)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))
 
@@ -142,6 +158,7 @@ class MmtuiApp(App[int]):
         themes, errors = load_themes(self._theme_dirs)
         for theme in themes:
             self.register_theme(theme)
+        self.theme_cycle = list(dict.fromkeys(theme.name for theme in themes))
         for error in errors:
             self.notify(error, title="Theme skipped", severity="error", timeout=15, markup=False)
         wanted = self._theme_wanted or DEFAULT_THEME
@@ -161,9 +178,13 @@ class MmtuiApp(App[int]):
 
 
 def run_tui(
-    source: SnapshotSource, *, theme: str | None = None, theme_dirs: Sequence[Path] = ()
+    source: SnapshotSource,
+    *,
+    theme: str | None = None,
+    theme_dirs: Sequence[Path] = (),
+    readonly: bool = False,
 ) -> int:
     """Run the app until the user quits; returns the process exit code."""
-    app = MmtuiApp(source, theme=theme, theme_dirs=theme_dirs)
+    app = MmtuiApp(source, theme=theme, theme_dirs=theme_dirs, readonly=readonly)
     app.run()
     return app.return_code or 0
