@@ -29,6 +29,8 @@ def _common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
 def _tui_options(p: argparse.ArgumentParser, *, top: bool = False) -> None:
     p.add_argument("--theme", metavar="NAME", default=None if top else argparse.SUPPRESS,
                    help="theme name (a file in themes/)")
+    p.add_argument("--readonly", action="store_true", default=False if top else argparse.SUPPRESS,
+                   help="disable every action that changes state (acks, silences, rule edits)")
 
 
 def build_parser() -> argparse.ArgumentParser:

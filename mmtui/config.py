@@ -101,6 +101,8 @@ class Config:
     endpoints: tuple[EndpointConfig, ...] = ()
     rules: tuple[Rule, ...] = ()
     channels: tuple[ChannelConfig, ...] = ()
+    keys: dict[str, str] = field(default_factory=dict)
+    """``[keys]``: action id → keys, remapping the TUI's bindings (checked when the TUI starts)."""
     source: str | None = None
     """The file this was read from, if any."""
 
@@ -392,13 +394,15 @@ def parse_config(
     from mmtui.alerts.channel_config import read_channels  # it imports this module
 
     channels = read_channels(_tables(root, "channels"))
+    keys = root.str_map("keys")
     root.check_unknown(KNOWN_SECTIONS)
     return Config(
-        monitor=monitor, endpoints=endpoints, rules=rules, channels=channels, source=source
+        monitor=monitor, endpoints=endpoints, rules=rules, channels=channels, keys=keys,
+        source=source,
     )
 
 
-KNOWN_SECTIONS: tuple[str, ...] = ("monitor", "endpoints", "rules", "channels")
+KNOWN_SECTIONS: tuple[str, ...] = ("monitor", "endpoints", "rules", "channels", "keys")
 """Top-level sections; later issues add theirs here."""
 
 

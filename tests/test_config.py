@@ -171,3 +171,10 @@ def test_search_order(tmp_path: Path) -> None:
     # An explicit path wins even when missing, so the caller can report it.
     found = find_config("missing.toml", env=env, cwd=tmp_path)
     assert found is not None and found.origin == "--config"
+
+
+def test_keys_section_remaps_by_binding_id() -> None:
+    cfg = parse_config('[keys]\nack = "A"\nquit = "q,ctrl+q"\n', env={})
+    assert cfg.keys == {"ack": "A", "quit": "q,ctrl+q"}
+    with pytest.raises(ConfigError, match=r"keys\.ack: expected a string"):
+        parse_config("[keys]\nack = 1\n", source="k.toml", env={})

@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
         except ConfigError as exc:  # a bug in the simulator's config, but say so plainly
             return error(str(exc))
         return run_config(config, theme=getattr(args, "theme", None),
-                          state=getattr(args, "state", None))
+                          state=getattr(args, "state", None),
+                          readonly=getattr(args, "readonly", False))
     finally:
         server.stop()

@@ -59,6 +59,16 @@ def run_config(
     monitor = Monitor(config, alerts=service, reports_dir=store.path.parent / "reports")
     app = MmtuiApp(monitor, theme=theme or config.monitor.theme,
                    theme_dirs=paths.theme_dirs(), readonly=readonly)
+    if config.keys:
+        from mmtui.ui.keymap import apply_remap, read_keys
+
+        try:
+            remap = apply_remap(read_keys(config.keys))
+        except ValueError as exc:
+            return error(f"{config.source}: {exc}")
+        app.set_keymap(remap.keymap)
+        for problem in remap.errors:  # shown once the app runs; defaults stay for those
+            app.call_later(app.notify, f"{config.source}: {problem}", severity="warning")
     try:
         app.run()
     finally:
