@@ -68,3 +68,21 @@ async def test_enter_on_a_row_opens_its_charts_and_esc_returns() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_2_opens_the_alerts_console_and_1_returns() -> None:
+    from mmtui.ui.screens.alerts import AlertsScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        source = app.source
+        assert isinstance(source, FakeSource)
+        await source.started.wait()
+        source.publish(samples.fleet())
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen)
+        await pilot.press("1")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)

@@ -21,7 +21,7 @@ from mmtui.ui.widgets.overview_table import OverviewTable
 from mmtui.ui.widgets.status_bar import StatusBar
 
 NOW = 1_700_000_000.0
-WIDE = (160, 30)
+WIDE = (210, 30)
 
 
 class Clock:

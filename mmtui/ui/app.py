@@ -18,6 +18,7 @@ from mmtui.snapshot import Snapshot, SnapshotSource
 from mmtui.ui.commands import KeyTableCommands
 from mmtui.ui.keymap import binding
 from mmtui.ui.messages import SnapshotArrived
+from mmtui.ui.screens.alerts import AlertsScreen
 from mmtui.ui.screens.drift import DriftScreen
 from mmtui.ui.screens.help import HelpScreen
 from mmtui.ui.screens.overview import OverviewScreen
@@ -34,7 +35,9 @@ class MmtuiApp(App[int]):
     CSS_PATH = str(Path(__file__).with_name("mmtui.tcss"))  # absolute: subclasses live elsewhere
     BINDINGS = [
         binding(action_id)
-        for action_id in ("quit", "overview", "drift", "rules", "pause", "poll", "theme", "help")
+        for action_id in (
+            "quit", "overview", "alerts", "drift", "rules", "pause", "poll", "theme", "help"
+        )
     ]
     COMMANDS = App.COMMANDS | {KeyTableCommands}
 
@@ -121,6 +124,13 @@ class MmtuiApp(App[int]):
             DriftScreen(
                 self.snapshots, endpoint=endpoint, latest=self.latest_snapshot, clock=self.clock
             )
+        )
+
+    def action_alerts(self) -> None:
+        """The alerts console, over the overview."""
+        self.action_overview()
+        self.push_screen(
+            AlertsScreen(self.snapshots, latest=self.latest_snapshot, clock=self.clock)
         )
 
     def action_rules(self) -> None:

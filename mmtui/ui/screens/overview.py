@@ -4,36 +4,58 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Static
 
+from mmtui.alerts.state import Alert
 from mmtui.snapshot import STATUS_UP, RowSnapshot, Snapshot
 from mmtui.ui.draw import describe_row, format_summary
+from mmtui.ui.screens.ack import AlertActions, alert_service
+from mmtui.ui.screens.alert_detail import AlertDetailScreen
 from mmtui.ui.screens.endpoint import EndpointScreen
+from mmtui.ui.widgets.alert_pane import AlertPane, pane_alerts
+from mmtui.ui.widgets.drift_table import DriftTable
 from mmtui.ui.widgets.overview_table import OverviewTable
 from mmtui.ui.widgets.status_bar import StatusBar
 
 AGE_TICK = 1.0
 """Seconds between refreshes of the age figures when no snapshot arrives."""
+NARROW = 110
+"""Below this many columns the alert pane goes under the table instead of beside it."""
 
 
 class OverviewScreen(Screen[None]):
-    """Status bar, the overview table, a detail line for the highlighted row, the keys."""
+    """Status bar, the overview table beside the alert pane, a detail line, the keys.
 
-    BINDINGS = [Binding("enter", "drill", "Charts")]
+    ``tab`` moves focus between the table and the pane. ``a`` acknowledges the pane's selected
+    alert when the pane has focus, else the highlighted endpoint's most urgent unacknowledged
+    alert (the pane's selection when it has none); ``u`` and ``s`` likewise.
+    """
+
+    BINDINGS = [
+        Binding("enter", "drill", "Charts"),
+        Binding("a", "ack", "Ack"),
+        Binding("u", "unack", "Unack"),
+        Binding("s", "silence", "Silence"),
+    ]
 
     def __init__(self, snapshots: Signal[Snapshot], *, clock: Callable[[], float]) -> None:
         super().__init__()
         self._snapshots = snapshots
         self._clock = clock
         self._snapshot: Snapshot | None = None
+        self.actions = AlertActions(self, self._show_alerts)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
-        yield OverviewTable(clock=self._clock, id="overview")
+        with Horizontal(id="overview-main"):
+            yield OverviewTable(clock=self._clock, id="overview")
+            yield AlertPane(clock=self._clock, id="alert-pane")
         yield Static("", id="detail", markup=False)
         yield Footer()
 
@@ -41,13 +63,60 @@ class OverviewScreen(Screen[None]):
         self._snapshots.subscribe(self, self.show_snapshot, immediate=True)
         self.set_interval(AGE_TICK, self._tick)
         self.watch(self.app, "paused", self._show_paused)
+        self._show_alerts()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
-        """Render a new snapshot: table cells, status bar and detail line."""
+        """Render a new snapshot: table cells, alert pane, status bar and detail line."""
         self._snapshot = snapshot
         self.query_one(OverviewTable).show_snapshot(snapshot)
+        self._show_alerts()
         self._show_summary()
         self._show_detail()
+
+    @property
+    def pane(self) -> AlertPane:
+        return self.query_one(AlertPane)
+
+    def target_alert(self) -> Alert | None:
+        """The alert ``a``/``u``/``s`` act on (see the class docstring)."""
+        pane = self.pane
+        if pane.list.has_focus:
+            return pane.selected
+        row = self.highlighted_row
+        if row is not None:
+            mine = [a for a in pane_alerts(pane.shown) if a.endpoint == row.endpoint
+                    and (row.model is None or a.model in (None, row.model))]
+            first = next((a for a in mine if a.ack is None), None)
+            if first is not None:
+                return first
+        return pane.selected
+
+    def action_ack(self) -> None:
+        self.actions.ack(self.target_alert())
+
+    def action_unack(self) -> None:
+        pane = self.pane
+        alert = self.target_alert()
+        if not pane.list.has_focus and (alert is None or alert.ack is None):
+            row = self.highlighted_row
+            acked = [a for a in pane_alerts(pane.shown) if a.ack is not None
+                     and row is not None and a.endpoint == row.endpoint]
+            alert = acked[0] if acked else alert
+        self.actions.unack(alert)
+
+    def action_silence(self) -> None:
+        self.actions.silence(self.target_alert())
+
+    def on_drift_table_selected(self, event: DriftTable.Selected) -> None:
+        event.stop()
+        self.app.push_screen(AlertDetailScreen(
+            self._snapshots, event.key, latest=self._snapshot, clock=self._clock))
+
+    def on_drift_table_highlighted(self, event: DriftTable.Highlighted) -> None:
+        event.stop()
 
     @property
     def highlighted_row(self) -> RowSnapshot | None:
@@ -75,7 +144,13 @@ class OverviewScreen(Screen[None]):
 
     def _tick(self) -> None:
         self.query_one(OverviewTable).tick()
+        self.pane.refresh_ages()
         self._show_summary()
+
+    def _show_alerts(self) -> None:
+        alerts = self._snapshot.alerts if self._snapshot is not None else ()
+        configured = bool(alerts) or alert_service(self) is not None
+        self.pane.show_alerts(self.actions.view(alerts), configured=configured)
 
     def _show_paused(self, paused: bool) -> None:
         self.query_one(StatusBar).paused = paused
