@@ -32,7 +32,7 @@ from fcntl import ioctl
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_MARK = re.compile(rb"\d/s")  # a throughput figure: the first frame with data
+DATA_MARK = re.compile(rb"\d ms")  # a latency figure: the first frame with scraped data
 
 
 def machine() -> str:

@@ -458,13 +458,17 @@ class Monitor:
     async def _publisher(self) -> None:
         assert self._dirty is not None
         coalesce = min(0.25, self.interval / 4)
+        first_data = True
         while True:
             try:
                 await asyncio.wait_for(self._dirty.wait(), timeout=self.interval)
             except TimeoutError:
                 pass
             else:
-                await asyncio.sleep(coalesce)  # let the rest of this poll cycle land
+                if first_data and self._all_reported():
+                    first_data = False  # the first full cycle: show it at once (start time)
+                else:
+                    await asyncio.sleep(coalesce)  # let the rest of this poll cycle land
             self._dirty.clear()
             try:
                 await self.refresh()
@@ -474,6 +478,10 @@ class Monitor:
             except Exception:  # a bug in the alerts must not stop the monitor
                 _log.exception("alerts not evaluated")
                 self.publish()
+
+    def _all_reported(self) -> bool:
+        with self._lock:
+            return all(st.status != STATUS_PENDING for st in self._states.values())
 
     def publish(self, snap: Snapshot | None = None) -> Snapshot:
         """Send ``snap`` (default: a new snapshot with the last alerts) to the subscribers."""
