@@ -379,3 +379,13 @@ async def test_80x24_puts_the_pane_under_the_table() -> None:
         assert pane.y >= table.bottom and pane.width >= 78 and table.height >= 5
         assert pane.bottom <= 23
         assert "FIRING" in pane_lines(app)[1] and "down · ranker" in pane_lines(app)[1]
+
+
+def test_compliance_bounds_stand_out_as_text() -> None:
+    from dataclasses import replace
+
+    from mmtui.ui.widgets.alert_pane import subject
+
+    budget = replace(make_alert("error budget", "ranker"), compliance=True)
+    assert subject(budget).startswith("SLO error budget")
+    assert not subject(P95).startswith("SLO")

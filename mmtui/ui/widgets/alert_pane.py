@@ -64,11 +64,16 @@ def handled(alert: Alert) -> bool:
     return alert.ack is not None or alert.muted
 
 
+COMPLIANCE_MARK = "SLO "
+"""Prefix of compliance bounds (error budgets, accuracy floors), so they stand out as text."""
+
+
 def subject(alert: Alert) -> str:
-    """``rule · endpoint/model · feature``."""
+    """``rule · endpoint/model · feature``, marked ``SLO`` for a compliance bound."""
     where = alert.endpoint if alert.model is None else f"{alert.endpoint}/{alert.model}"
     parts = [alert.rule, where] + ([alert.feature] if alert.feature else [])
-    return " · ".join(parts)
+    mark = COMPLIANCE_MARK if alert.compliance else ""
+    return mark + " · ".join(parts)
 
 
 def severity_cell(alert: Alert, dim: bool) -> Cell:
