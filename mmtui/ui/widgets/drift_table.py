@@ -9,44 +9,36 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rich.cells import cell_len
-from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.events import Click, Resize
-from textual.geometry import Region, Size
+from textual.events import Resize
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mmtui.ui.sortrows import Column, Row, fit, next_column, sort_mark, sort_rows
+from mmtui.ui.widgets.cursor_table import CURSOR_BINDINGS, STYLE_NAMES, CursorTable, style_runs
 
 Planner = Callable[[int, int], tuple[Column, ...]]
 """Columns for a width and the longest row key."""
 
-_STYLE_NAMES = ("good", "bad", "warn", "muted")
 _PAD = 2
 
 
-class DriftTable(ScrollView, can_focus=True, inherit_bindings=False):
+class DriftTable(CursorTable, inherit_bindings=False):
     """Rows of :class:`~mmtui.ui.sortrows.Row`, sorted by one column; enter selects a row."""
 
     BINDINGS = [
         Binding("enter", "select", "Open"),
         Binding("o", "cycle_sort", "Sort column"),
         Binding("O", "reverse_sort", "Reverse sort"),
-        Binding("down,j", "cursor_down", "Cursor down", show=False),
-        Binding("up,k", "cursor_up", "Cursor up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("home", "first", "First row", show=False),
-        Binding("end", "last", "Last row", show=False),
+        *CURSOR_BINDINGS,
     ]
+    PREFIX = "drift-table"
     COMPONENT_CLASSES = {
         "drift-table--header",
         "drift-table--cursor",
-        *(f"drift-table--{name}" for name in _STYLE_NAMES),
+        *(f"drift-table--{name}" for name in STYLE_NAMES),
     }
     DEFAULT_CSS = """
     DriftTable {
@@ -72,9 +64,6 @@ class DriftTable(ScrollView, can_focus=True, inherit_bindings=False):
         & > .drift-table--muted { color: $text-muted; }
     }
     """
-
-    cursor_row: reactive[int] = reactive(0, repaint=False)
-    """Index of the highlighted row, in display order."""
 
     @dataclass
     class Highlighted(Message):
@@ -145,24 +134,10 @@ class DriftTable(ScrollView, can_focus=True, inherit_bindings=False):
         super().notify_style_update()
         self._strips.clear()
 
-    def on_focus(self) -> None:
-        self._refresh_row(self.cursor_row)
+    def row_count(self) -> int:
+        return len(self._rows)
 
-    def on_blur(self) -> None:
-        self._refresh_row(self.cursor_row)
-
-    def on_click(self, event: Click) -> None:
-        index = event.y - 1 + self.scroll_offset.y
-        if event.y >= 1 and 0 <= index < len(self._rows):
-            self.cursor_row = index
-
-    def validate_cursor_row(self, value: int) -> int:
-        return max(0, min(value, len(self._rows) - 1))
-
-    def watch_cursor_row(self, old: int, new: int) -> None:
-        self._refresh_row(old)
-        self._refresh_row(new)
-        self._scroll_to_cursor()
+    def moved(self) -> None:
         self.post_message(self.Highlighted(self.highlighted))
 
     def action_select(self) -> None:
@@ -178,37 +153,16 @@ class DriftTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._reverse = not self._reverse
         self._relayout(self._sorted(self._columns), self._columns)
 
-    def action_cursor_down(self) -> None:
-        self.cursor_row += 1
-
-    def action_cursor_up(self) -> None:
-        self.cursor_row -= 1
-
-    def action_page_down(self) -> None:
-        self.cursor_row += self._page()
-
-    def action_page_up(self) -> None:
-        self.cursor_row -= self._page()
-
-    def action_first(self) -> None:
-        self.cursor_row = 0
-
-    def action_last(self) -> None:
-        self.cursor_row = len(self._rows) - 1
-
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
-            style = self.get_component_rich_style("drift-table--header")
-            header = "".join(f" {self._header(c)} " for c in self._columns)
-            return Strip([Segment(header, style)]).adjust_cell_length(width, style)
+            return self._header_strip("".join(f" {self._header(c)} " for c in self._columns), width)
         index = y - 1 + self.scroll_offset.y
         if not 0 <= index < len(self._rows):
             return Strip.blank(width, self.rich_style)
         row = self._rows[index]
         if index == self.cursor_row:
-            cursor = self.get_component_rich_style("drift-table--cursor")
-            return self._strip(row, width, lambda _: cursor)
+            return self._strip(row, width, self._cursor_style())
         if row.key not in self._strips:
             self._strips[row.key] = self._strip(row, width, self._cell_style)
         return self._strips[row.key]
@@ -239,10 +193,7 @@ class DriftTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._columns = columns
         self._strips.clear()
         self.virtual_size = Size(self.size.width, len(rows) + 1)
-        if cursor_key in self._index:
-            self.set_reactive(DriftTable.cursor_row, self._index[cursor_key])
-        else:
-            self.set_reactive(DriftTable.cursor_row, self.validate_cursor_row(self.cursor_row))
+        self._place_cursor(self._index.get(cursor_key) if cursor_key is not None else None)
         self._scroll_to_cursor()
         self.refresh()
         self.post_message(self.Highlighted(self.highlighted))
@@ -251,51 +202,15 @@ class DriftTable(ScrollView, can_focus=True, inherit_bindings=False):
         keys = [c.key for c in self._columns]
         changed = [i for i, k in enumerate(keys) if before.cells[k] != after.cells[k]]
         self._strips.pop(after.key, None)
-        y = index + 1 - self.scroll_offset.y
-        if changed and 1 <= y < self.size.height:
-            start = sum(c.width + _PAD for c in self._columns[: changed[0]])
-            end = sum(c.width + _PAD for c in self._columns[: changed[-1] + 1])
-            self.refresh(Region(start, y, end - start, 1))
-
-    def _refresh_row(self, index: int) -> None:
-        y = index + 1 - self.scroll_offset.y
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
-
-    def _scroll_to_cursor(self) -> None:
-        visible = self.size.height - 1
-        top = self.scroll_offset.y
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif visible > 0 and self.cursor_row >= top + visible:
-            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
-
-    def _page(self) -> int:
-        return max(1, self.size.height - 2)
-
-    def _cell_style(self, name: str) -> Style:
-        if not name:
-            return Style()
-        return self.get_component_rich_style(f"drift-table--{name}", partial=True)
+        if changed:
+            widths = [c.width + _PAD for c in self._columns]
+            self._repaint_span(index, changed[0], changed[-1], widths)
 
     def _strip(self, row: Row, width: int, style_of: Callable[[str], Style]) -> Strip:
-        """One row in as few style runs as possible: a cell joins the run before it when their
-        styles match."""
         base = self.rich_style
-        texts: list[str] = []
-        styles: list[Style] = []
-        for column in self._columns:
-            cell = row.cells[column.key]
-            text = fit(cell.text, column.width, right=column.numeric)
-            style = base + style_of(cell.style)
-            if styles and styles[-1] == style:
-                texts[-1] += f"  {text}"
-            else:
-                if texts:
-                    texts[-1] += " "
-                texts.append(f" {text}")
-                styles.append(style)
-        if not texts:
-            return Strip.blank(width, base)
-        texts[-1] += " " * max(0, width - sum(cell_len(text) for text in texts))
-        return Strip([Segment(t, s) for t, s in zip(texts, styles, strict=True)]).crop(0, width)
+        cells = [row.cells[c.key] for c in self._columns]
+        runs = [
+            (fit(cell.text, c.width, right=c.numeric), base + style_of(cell.style))
+            for cell, c in zip(cells, self._columns, strict=True)
+        ]
+        return style_runs(runs, width, base)

@@ -10,39 +10,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rich.cells import cell_len
-from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
-from textual.events import Click, Resize
-from textual.geometry import Region, Size
+from textual.events import Resize
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mmtui.snapshot import RowSnapshot, Snapshot
+from mmtui.ui.widgets.cursor_table import CURSOR_BINDINGS, STYLE_NAMES, CursorTable, style_runs
 from mmtui.ui.widgets.overview_cells import Cell, row_cells
 from mmtui.ui.widgets.overview_columns import AGE, PAD, Column, plan_columns
 
-_STYLE_NAMES = ("good", "bad", "warn", "muted")
 
-
-class OverviewTable(ScrollView, can_focus=True, inherit_bindings=False):
+class OverviewTable(CursorTable, inherit_bindings=False):
     """Endpoints and their serving figures; the cursor and scroll stay put across updates."""
 
-    BINDINGS = [
-        Binding("down,j", "cursor_down", "Cursor down", show=False),
-        Binding("up,k", "cursor_up", "Cursor up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("home", "first", "First row", show=False),
-        Binding("end", "last", "Last row", show=False),
-    ]
+    BINDINGS = [*CURSOR_BINDINGS]
+    PREFIX = "overview-table"
     COMPONENT_CLASSES = {
         "overview-table--header",
         "overview-table--cursor",
-        *(f"overview-table--{name}" for name in _STYLE_NAMES),
+        *(f"overview-table--{name}" for name in STYLE_NAMES),
     }
     DEFAULT_CSS = """
     OverviewTable {
@@ -68,9 +56,6 @@ class OverviewTable(ScrollView, can_focus=True, inherit_bindings=False):
         & > .overview-table--muted { color: $text-muted; }
     }
     """
-
-    cursor_row: reactive[int] = reactive(0, repaint=False)
-    """Index of the highlighted row."""
 
     @dataclass
     class Highlighted(Message):
@@ -136,6 +121,12 @@ class OverviewTable(ScrollView, can_focus=True, inherit_bindings=False):
             cells[AGE] = row_cells(row, (age,), now, self._interval)[AGE]
             self._update_row(key, cells)
 
+    def row_count(self) -> int:
+        return len(self._order)
+
+    def moved(self) -> None:
+        self.post_message(self.Highlighted(self.highlighted))
+
     def on_resize(self, event: Resize) -> None:
         self._relayout(self._order, self._plan())
 
@@ -143,55 +134,16 @@ class OverviewTable(ScrollView, can_focus=True, inherit_bindings=False):
         super().notify_style_update()
         self._strips.clear()
 
-    def on_focus(self) -> None:
-        self._refresh_row(self.cursor_row)
-
-    def on_blur(self) -> None:
-        self._refresh_row(self.cursor_row)
-
-    def on_click(self, event: Click) -> None:
-        index = event.y - 1 + self.scroll_offset.y
-        if event.y >= 1 and 0 <= index < len(self._order):
-            self.cursor_row = index
-
-    def validate_cursor_row(self, value: int) -> int:
-        return max(0, min(value, len(self._order) - 1))
-
-    def watch_cursor_row(self, old: int, new: int) -> None:
-        self._refresh_row(old)
-        self._refresh_row(new)
-        self._scroll_to_cursor()
-        self.post_message(self.Highlighted(self.highlighted))
-
-    def action_cursor_down(self) -> None:
-        self.cursor_row += 1
-
-    def action_cursor_up(self) -> None:
-        self.cursor_row -= 1
-
-    def action_page_down(self) -> None:
-        self.cursor_row += self._page()
-
-    def action_page_up(self) -> None:
-        self.cursor_row -= self._page()
-
-    def action_first(self) -> None:
-        self.cursor_row = 0
-
-    def action_last(self) -> None:
-        self.cursor_row = len(self._order) - 1
-
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
-            return self._header_strip(width)
+            return self._header_strip("".join(f" {c.header} " for c in self._columns), width)
         index = y - 1 + self.scroll_offset.y
         if not 0 <= index < len(self._order):
             return Strip.blank(width, self.rich_style)
         key = self._order[index]
         if index == self.cursor_row:
-            cursor = self.get_component_rich_style("overview-table--cursor")
-            return self._strip(self._cells[key], width, lambda _: cursor)
+            return self._strip(self._cells[key], width, self._cursor_style())
         if key not in self._strips:
             self._strips[key] = self._strip(self._cells[key], width, self._cell_style)
         return self._strips[key]
@@ -209,10 +161,7 @@ class OverviewTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._cells = {k: row_cells(r, columns, now, self._interval) for k, r in self._rows.items()}
         self._strips.clear()
         self.virtual_size = Size(self.size.width, len(order) + 1)
-        if cursor_key in self._rows:
-            self.set_reactive(OverviewTable.cursor_row, order.index(cursor_key))
-        else:
-            self.set_reactive(OverviewTable.cursor_row, self.validate_cursor_row(self.cursor_row))
+        self._place_cursor(self._index.get(cursor_key) if cursor_key is not None else None)
         self.refresh()
         self.post_message(self.Highlighted(self.highlighted))
 
@@ -223,55 +172,10 @@ class OverviewTable(ScrollView, can_focus=True, inherit_bindings=False):
             return
         self._cells[key] = cells
         self._strips.pop(key, None)
-        y = self._index[key] + 1 - self.scroll_offset.y
-        if 1 <= y < self.size.height:
-            start = sum(c.width + PAD for c in self._columns[: changed[0]])
-            end = sum(c.width + PAD for c in self._columns[: changed[-1] + 1])
-            self.refresh(Region(start, y, end - start, 1))
-
-    def _refresh_row(self, index: int) -> None:
-        y = index + 1 - self.scroll_offset.y
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
-
-    def _scroll_to_cursor(self) -> None:
-        visible = self.size.height - 1
-        top = self.scroll_offset.y
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif visible > 0 and self.cursor_row >= top + visible:
-            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
-
-    def _page(self) -> int:
-        return max(1, self.size.height - 2)
-
-    def _cell_style(self, name: str) -> Style:
-        if not name:
-            return Style()
-        return self.get_component_rich_style(f"overview-table--{name}", partial=True)
-
-    def _header_strip(self, width: int) -> Strip:
-        style = self.get_component_rich_style("overview-table--header")
-        text = "".join(f" {c.header} " for c in self._columns)
-        return Strip([Segment(text, style)]).adjust_cell_length(width, style)
+        widths = [c.width + PAD for c in self._columns]
+        self._repaint_span(self._index[key], changed[0], changed[-1], widths)
 
     def _strip(self, cells: dict[str, Cell], width: int, style_of: Callable[[str], Style]) -> Strip:
-        """One row in as few style runs as possible: a cell joins the run before it when their
-        styles match, and blank padding (any colour will do) joins the run it touches."""
         base = self.rich_style
-        texts: list[str] = []
-        styles: list[Style] = []
-        for column in self._columns:
-            cell = cells[column.key]
-            style = base + style_of(cell.style)
-            if styles and styles[-1] == style:
-                texts[-1] += f"  {cell.text}"
-            else:
-                if texts:
-                    texts[-1] += " "
-                texts.append(f" {cell.text}")
-                styles.append(style)
-        if not texts:
-            return Strip.blank(width, base)
-        texts[-1] += " " * max(0, width - sum(cell_len(text) for text in texts))
-        return Strip([Segment(t, s) for t, s in zip(texts, styles, strict=True)]).crop(0, width)
+        runs = [(cells[c.key].text, base + style_of(cells[c.key].style)) for c in self._columns]
+        return style_runs(runs, width, base)
