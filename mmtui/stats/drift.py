@@ -177,18 +177,44 @@ def compute_drift(
         A parameter is out of range, a method is unknown for its feature, columns differ in
         length, or a numeric feature's column holds text that is not a number.
     """
+    chosen = validate_params(profile, alpha, correction, drift_share, methods)
+    lengths = {len(v) for v in table.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns differ in length: {sorted(lengths)}")
+    n_current = lengths.pop() if lengths else 0
+    compared = compare_features(profile, table, n_current)
+    return judge(profile, compared, n_current, alpha, correction, drift_share, chosen)
+
+
+def validate_params(
+    profile: Profile,
+    alpha: float,
+    correction: str,
+    drift_share: float,
+    methods: Mapping[str, str] | None,
+) -> dict[str, tuple[str, float | None]]:
+    """Validate :func:`compute_drift`'s parameters; the chosen method per feature."""
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     if correction not in CORRECTIONS:
         raise ValueError(f"correction {correction!r}: expected one of {', '.join(CORRECTIONS)}")
     if not 0.0 <= drift_share <= 1.0:
         raise ValueError(f"drift_share must be between 0 and 1, got {drift_share}")
-    chosen = _methods(profile, methods or {})
-    lengths = {len(v) for v in table.values()}
-    if len(lengths) > 1:
-        raise ValueError(f"columns differ in length: {sorted(lengths)}")
-    n_current = lengths.pop() if lengths else 0
-    compared = compare_features(profile, table, n_current)
+    return _methods(profile, methods or {})
+
+
+def judge(
+    profile: Profile,
+    compared: Mapping[str, Comparison],
+    n_current: int,
+    alpha: float = 0.05,
+    correction: str = "bonferroni",
+    drift_share: float = 0.5,
+    chosen: Mapping[str, tuple[str, float | None]] | None = None,
+) -> DriftResult:
+    """The verdicts of :func:`compute_drift` on every feature's comparison (already computed,
+    e.g. by :class:`mmtui.stats.streaming.DriftStream`); parameters as there, validated."""
+    chosen = chosen or {}
     verdicts = [
         _verdict(feature, compared[name], chosen.get(name))
         for name, feature in profile.features.items()

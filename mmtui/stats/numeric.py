@@ -150,7 +150,17 @@ def compare_numeric_batch(plan: NumericPlan, columns: Sequence[np.ndarray]) -> l
     for i, column in enumerate(columns):
         x[i] = column
     x.sort(axis=1)  # NaN last in every row
-    m = _valid(x)
+    return compare_sorted(plan, buffer, _valid(x), rows)
+
+
+def compare_sorted(
+    plan: NumericPlan, buffer: np.ndarray, m: np.ndarray, rows: int
+) -> list[Comparison]:
+    """Compare sorted columns with the plan's profiles: ``buffer[i, 0]`` is 0, then come the
+    ``m[i]`` finite values of column ``i`` in ascending order, then NaN up to ``rows`` (the
+    column's length, missing values included). ``buffer`` is overwritten (running sums)."""
+    f = len(m)
+    x = buffer[:, 1:]
     k = plan.edges.shape[1]
     pl = np.zeros((f, k), np.int64)
     pr = pl  # a separate array once some current value equals an edge
