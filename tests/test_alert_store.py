@@ -12,9 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from mmtui.alerts import store as store_module
 from mmtui.alerts.rules import Rule, RuleOverride, apply_overrides, read_rules
-from mmtui.alerts.state import Ack, AlertEngine, Observation, parse_matcher
-from mmtui.alerts.store import COARSE, FINE, SCHEMA_VERSION, Retention, Store, StoreError
+from mmtui.alerts.state import Ack, AlertEngine, Observation, iso_time, parse_matcher
+from mmtui.alerts.store import (
+    COARSE,
+    FINE,
+    SCHEMA_VERSION,
+    EndpointStatus,
+    Retention,
+    Store,
+    StoreError,
+)
 from mmtui.config import TableReader
 
 T0 = 1_714_564_800.0  # 2024-05-01T12:00:00Z
@@ -65,6 +74,35 @@ def test_new_file_is_wal_with_a_schema_version(path: Path) -> None:
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"alerts", "events", "acks", "silences", "rule_overrides", "history"} <= tables
+
+
+def test_a_version_1_file_is_migrated_with_its_alerts(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.executescript(store_module._SCHEMA)  # the version-1 schema, as session 1 wrote it
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO acks VALUES ('abc', 'ana', 1.0, 'kept', NULL)")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.endpoints() == []
+        assert list(store.acks()) == ["abc"]
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("SELECT count(*) FROM endpoints").fetchone()[0] == 0
+
+
+def test_endpoint_status_is_kept_and_goes_stale(path: Path) -> None:
+    up = EndpointStatus("fraud", "up", None, T0, 2.0, {"latency_p95_ms": 12.5})
+    down = EndpointStatus("chat", "down", "connection refused", T0, 2.0, {"latency_p95_ms": None})
+    with Store(path) as store:
+        store.record([], now=T0, endpoints=[up, down])
+        assert store.endpoints(T0 + 1) == [down, up]  # by name
+        assert [e.status for e in store.endpoints(T0 + 7)] == ["stale", "stale"]  # 3 intervals
+        later = EndpointStatus("fraud", "error", "unparsable body", T0 + 10, 2.0, {})
+        store.record([], now=T0 + 10, endpoints=[later])
+        assert store.endpoints(T0 + 11)[1] == later
+        assert later.to_json() == {"name": "fraud", "status": "error", "metrics": {},
+                                   "error": "unparsable body", "at": iso_time(T0 + 10)}
 
 
 def test_default_path_is_the_xdg_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from mmtui.alerts.rules import Rule
 from mmtui.alerts.state import AlertEngine, Observation
-from mmtui.alerts.store import Store
+from mmtui.alerts.store import EndpointStatus, Store
 
 T0 = 1_714_564_800.0
 ENDPOINTS = [f"ep{i}" for i in range(17)]  # 17 ids: two share a first hex digit
@@ -57,7 +57,10 @@ def state(tmp_path: Path) -> Path:
             obs = [Observation(ep, None, "latency_p95_ms", 300.0) for ep in ENDPOINTS]
             obs.append(Observation("ep0", None, "error_rate", errors))
             step = engine.evaluate(now, obs, dict.fromkeys(ENDPOINTS, "up"))
-            store.record(engine.alerts(), step.transitions, now=now)
+            statuses = [EndpointStatus(ep, "up", None, now, 2.0,
+                                       {"latency_p95_ms": 300.0, "error_rate": float("nan")})
+                        for ep in ENDPOINTS]
+            store.record(engine.alerts(), step.transitions, now=now, endpoints=statuses)
             now += 10
     return path
 
@@ -65,7 +68,12 @@ def state(tmp_path: Path) -> Path:
 def alerts_json(tmp: Path, state: Path, *extra: str) -> list[dict[str, Any]]:
     doc = json.loads(ok(mmtui(tmp, "alerts", "--state", str(state), "list", "--format", "json",
                               *extra)))
-    assert set(doc) == {"endpoints", "alerts"} and doc["endpoints"] == []
+    assert set(doc) == {"endpoints", "alerts"}
+    # recorded in 2024 by a monitor long gone: stale, with the last figures (NaN as null)
+    assert [e["name"] for e in doc["endpoints"]] == sorted(ENDPOINTS)
+    for e in doc["endpoints"]:
+        assert e["status"] == "stale" and e["error"] is None
+        assert e["metrics"] == {"latency_p95_ms": 300.0, "error_rate": None}
     alerts: list[dict[str, Any]] = doc["alerts"]
     return alerts
 

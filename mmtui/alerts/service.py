@@ -77,7 +77,7 @@ from mmtui.alerts.state import (
     Silence,
     parse_matcher,
 )
-from mmtui.alerts.store import COARSE, FINE, Event, Retention, Store
+from mmtui.alerts.store import COARSE, FINE, EndpointStatus, Event, Retention, Store
 from mmtui.names import DRIFT_PREFIX, DRIFT_SHARE
 
 if TYPE_CHECKING:
@@ -323,13 +323,19 @@ class AlertService:
             if not self._started:
                 self._start(now)
             self._log_results()
+            endpoints: list[EndpointStatus] = []
             if snapshot is None:
                 step = self._engine.reconcile(now)
             else:
                 obs = observations(snapshot)
                 step = self._engine.evaluate(now, obs, statuses(snapshot))
                 self.store.add_history(now, obs)
-            self.store.record(self._engine.alerts(), step.transitions, now=now)
+                endpoints = [
+                    EndpointStatus(r.endpoint, r.status, r.error, now, snapshot.interval, r.metrics)
+                    for r in snapshot.rows if r.model is None
+                ]
+            self.store.record(self._engine.alerts(), step.transitions, now=now,
+                              endpoints=endpoints)
             if now >= self._next_prune:
                 self.store.prune(now)
                 self._next_prune = now + PRUNE_EVERY

@@ -59,7 +59,7 @@ from mmtui.alerts.state import (
 )
 from mmtui.paths import default_state_file, ensure_dir
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 FINE: Final = 10
 """Seconds per fine history bucket."""
 COARSE: Final = 300
@@ -98,6 +98,21 @@ CREATE TABLE history (
 ) WITHOUT ROWID;
 """
 
+_MIGRATIONS: Final = {
+    # version 2: each endpoint's last status, so that `mmtui alerts list` can report it
+    2: """
+CREATE TABLE endpoints (
+    name TEXT PRIMARY KEY, status TEXT NOT NULL, error TEXT, at REAL NOT NULL,
+    interval REAL NOT NULL, metrics TEXT NOT NULL
+);
+""",
+}
+"""Statements that take a state file from the previous schema version to the key's."""
+
+STALE_INTERVALS: Final = 3.0
+"""An endpoint status not updated for this many poll intervals is reported as ``stale``: the
+monitor that wrote it is not running."""
+
 _ALERT_COLUMNS = (
     "fingerprint, rule, endpoint, model, feature, metric, severity, state, since, active_at, "
     "value, threshold, labels, annotations, compliance, silenced_by, inhibited, flapping, "
@@ -131,6 +146,23 @@ class Event:
             "who": self.who,
             "detail": dict(self.detail),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointStatus:
+    """An endpoint's status as the monitor last recorded it."""
+
+    name: str
+    status: str
+    error: str | None
+    at: float
+    interval: float
+    metrics: Mapping[str, float | None]
+
+    def to_json(self) -> dict[str, object]:
+        """The ``endpoints`` entry of DESIGN.md's ``alerts list`` document (plus its time)."""
+        return {"name": self.name, "status": self.status, "metrics": dict(self.metrics),
+                "error": self.error, "at": iso_time(self.at)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +224,11 @@ class Store:
             if version == 0:
                 if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                     raise StoreError(f"{self.path}: an SQLite file, but not an mmtui state file")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                _run_script(db, _SCHEMA)
+                version = 1
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                _run_script(db, _MIGRATIONS[step])
+            if version != SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -260,9 +294,10 @@ class Store:
 
     def record(
         self, alerts: Iterable[Alert], transitions: Sequence[Transition] = (), *,
-        now: float | None = None,
+        now: float | None = None, endpoints: Sequence[EndpointStatus] = (),
     ) -> None:
         """Save the engine's alerts and log its transitions; a resolved alert loses its ack.
+        ``endpoints``: the endpoints' status at this tick, kept for :meth:`endpoints`.
 
         Rows this Store wrote unchanged last time are not written again.
         """
@@ -270,6 +305,13 @@ class Store:
         current = {a.fingerprint: _alert_row(a) for a in alerts}
         rows = [(*row, now) for fp, row in current.items() if self._written.get(fp) != row]
         with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO endpoints (name, status, error, at, interval, metrics) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(e.name, e.status, e.error, e.at, e.interval,
+                  json.dumps({k: _finite(v) for k, v in e.metrics.items()}))
+                 for e in endpoints],
+            )
             db.executemany(
                 f"INSERT OR REPLACE INTO alerts ({_ALERT_COLUMNS}) "
                 f"VALUES ({', '.join('?' * 21)})",
@@ -287,6 +329,21 @@ class Store:
                     _log(db, t.at, "ack_cleared", t.fingerprint, None, {"because": t.new})
                     _bump(db)
         self._written = current
+
+    def endpoints(self, now: float | None = None) -> list[EndpointStatus]:
+        """Every endpoint's last recorded status, by name; ``stale`` when the monitor stopped
+        updating it (:data:`STALE_INTERVALS`)."""
+        now = _now(now)
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT name, status, error, at, interval, metrics FROM endpoints ORDER BY name"
+            ).fetchall()
+        out = []
+        for name, status, error, at, interval, metrics in rows:
+            if now - at > STALE_INTERVALS * max(interval, 1.0):
+                status = "stale"
+            out.append(EndpointStatus(name, status, error, at, interval, json.loads(metrics)))
+        return out
 
     def alerts(self, now: float | None = None) -> list[Alert]:
         """Every stored alert with its current ack, most urgent first."""
@@ -586,6 +643,12 @@ class Store:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _now(now: float | None) -> float:

@@ -6,8 +6,9 @@ silence made here is durable when the command returns, and the running monitors 
 their next tick (the store's change counter): the engine then sends ``acknowledged`` to
 PagerDuty and friends, or mutes what the silence matches. Who did it is ``$USER@host``.
 
-``list --format json`` is DESIGN.md's ``alerts`` document. Its ``endpoints`` is empty: the store
-keeps alerts and history, not the endpoints' last status (``mmtui check`` reports those).
+``list --format json`` is DESIGN.md's ``alerts`` document. Its ``endpoints`` are the status and
+figures the monitor last recorded (with ``error`` and ``at``), ``stale`` when no monitor has
+updated them for three poll intervals.
 Alert ids are unique prefixes of the fingerprint (8 characters shown); an unknown or ambiguous
 id is a one-line error and exit 2.
 """
@@ -92,7 +93,8 @@ def _list(args: argparse.Namespace, store: Store) -> int:
     if not args.all:
         alerts = [a for a in alerts if a.state in ("pending", "firing")]
     if args.format == "json":
-        _dump({"endpoints": [], "alerts": [a.to_json() for a in alerts]})
+        _dump({"endpoints": [e.to_json() for e in store.endpoints(now)],
+               "alerts": [a.to_json() for a in alerts]})
         return 0
     if alerts:
         for line in alert_lines(alerts):
