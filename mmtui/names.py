@@ -37,6 +37,7 @@ PRESETS: Final[tuple[str, ...]] = (
     "mlserver",
     "bentoml",
     "rayserve",
+    "agent",
     "generic",
 )
 

@@ -95,11 +95,16 @@ def test_default_model_series_exist_before_any_request() -> None:
     assert len(families["mmtui_request_duration_seconds"].samples) == 15 + 2  # 14 bounds + Inf
 
 
-def test_generic_preset_derives_every_serving_figure_from_the_agent() -> None:
-    """The config entry the agent writes maps its names onto mmtui's derived metrics."""
-    agent = Agent(MODEL)
+@pytest.mark.parametrize(("prefix", "preset_name"), [("mmtui", "agent"), ("fraud", "generic")])
+def test_the_written_preset_derives_every_serving_figure_from_the_agent(
+    prefix: str, preset_name: str
+) -> None:
+    """The config entry the agent writes maps its names onto mmtui's derived metrics: the
+    ``agent`` preset for the default prefix, ``generic`` with the names for another."""
+    agent = Agent(MODEL, prefix=prefix)
     config = parse_config(agent.endpoint_toml("http://127.0.0.1:1/"), env={})
     (ep,) = config.endpoints
+    assert ep.preset == preset_name
     preset = get_preset(ep.preset, ep.generic)
     first = Scrape(100.0, parse(agent.metrics_text().decode(), only=preset.families))
     for i in range(100):

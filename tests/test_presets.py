@@ -62,7 +62,7 @@ def test_model_labels() -> None:
     assert labels == {
         "vllm": "model_name", "triton": "model", "torchserve": "model_name", "tgi": None,
         "kserve": "model_name", "mlserver": "model", "bentoml": "service_name",
-        "rayserve": "application",
+        "rayserve": "application", "agent": "model",
     }
 
 

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from mmtui.agent.log import DEFAULT_LIMIT, LogStats, RecordLog, record_id
-from mmtui.agent.metrics import DEFAULT_BUCKETS, ServingMetrics
+from mmtui.agent.metrics import DEFAULT_BUCKETS, DEFAULT_PREFIX, ServingMetrics
 
 if TYPE_CHECKING:
     from mmtui.agent.asgi import ASGIApp
@@ -162,9 +162,9 @@ class Agent:
     ) -> str:
         """An mmtui ``[[endpoints]]`` entry for this agent, its routes under ``base_url``.
 
-        The ``generic`` preset reads the agent's metric names; ``baseline`` (a profile, or
-        validation data with its ``target`` and ``prediction`` columns) turns on drift and
-        quality.
+        The ``agent`` preset reads the default metric prefix, the ``generic`` preset (with the
+        names) any other; ``baseline`` (a profile, or validation data with its ``target`` and
+        ``prediction`` columns) turns on drift and quality.
         """
         base = base_url if base_url.endswith("/") else base_url + "/"
         p = self.metrics.prefix
@@ -172,7 +172,7 @@ class Agent:
             ("name", name or self.model),
             ("metrics_url", base + "metrics"),
             ("records_url", base + "records"),
-            ("preset", "generic"),
+            ("preset", "agent" if p == DEFAULT_PREFIX else "generic"),
             ("baseline", baseline),
             ("target", target),
             ("prediction", prediction),
@@ -187,7 +187,8 @@ class Agent:
         ]
         lines = ["[[endpoints]]"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in keys if v is not None]
-        lines += ["[endpoints.metrics]", *(f"{k} = {json.dumps(v)}" for k, v in metrics)]
+        if p != DEFAULT_PREFIX:
+            lines += ["[endpoints.metrics]", *(f"{k} = {json.dumps(v)}" for k, v in metrics)]
         return "\n".join(lines) + "\n"
 
 

@@ -47,6 +47,10 @@ def _label(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+DEFAULT_PREFIX = "mmtui"
+"""The metric prefix the ``agent`` preset of mmtui reads."""
+
+
 @dataclass(slots=True)
 class _Series:
     """One model's figures; bucket counts are per bucket (made cumulative when written)."""
@@ -77,7 +81,7 @@ class ServingMetrics:
         self,
         model: str,
         *,
-        prefix: str = "mmtui",
+        prefix: str = DEFAULT_PREFIX,
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         clock: Callable[[], float] = time.time,
     ) -> None:

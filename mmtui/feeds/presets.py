@@ -345,6 +345,19 @@ def _rayserve() -> Preset:
     )
 
 
+def _agent() -> Preset:
+    """:mod:`mmtui.agent` with its default metric prefix ``mmtui``."""
+    requests = Select("mmtui_requests_total")  # every outcome, errors included
+    return _preset(
+        "agent",
+        "model",
+        requests=(requests,),
+        errors=(ErrorRate((Select("mmtui_request_errors_total"),), (requests,)),),
+        latency=(Timing(Select("mmtui_request_duration_seconds"), 1000.0),),
+        inflight=(Select("mmtui_requests_in_flight"),),
+    )
+
+
 def _generic(g: GenericMetrics | None) -> Preset:
     names = (g.requests, g.errors, g.latency, g.queue, g.inflight) if g is not None else ()
     if g is None or not any(names):
@@ -383,6 +396,7 @@ _BUILT = {
     "mlserver": _mlserver(),
     "bentoml": _bentoml(),
     "rayserve": _rayserve(),
+    "agent": _agent(),
 }
 
 
