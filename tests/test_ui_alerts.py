@@ -13,14 +13,16 @@ from textual.widgets import Input, Static
 from mmtui.alerts.state import Ack, Alert, Matcher, Silence, fingerprint
 from mmtui.alerts.store import Event, StoreError
 from mmtui.snapshot import Snapshot
+from mmtui.ui.alert_actions import ACTIONS, READONLY
 from mmtui.ui.app import MmtuiApp
-from mmtui.ui.screens.ack import ACTIONS, AckPrompt, SilencePrompt, parse_positive
+from mmtui.ui.screens.ack import AckPrompt, SilencePrompt, parse_positive
 from mmtui.ui.screens.alert_detail import TIMELINE, AlertDetailScreen, format_event
 from mmtui.ui.screens.alerts import AlertsScreen
 from mmtui.ui.screens.overview import OverviewScreen
 from mmtui.ui.widgets.alert_pane import AlertList, AlertPane, pane_rows, state_text
 from mmtui.ui.widgets.overview_table import OverviewTable
-from tests.test_ui_overview import NOW, ROWS, Clock, FakeSource
+from tests.pinned import NOW, Clock, FakeSource
+from tests.test_ui_overview import ROWS, NotingApp
 
 WIDE = (200, 30)
 RUNBOOK = "https://runbooks.example/p95"
@@ -104,8 +106,8 @@ class AlertSource(FakeSource):
         self.alerts = service
 
 
-def make_app(service: FakeService | None = None) -> MmtuiApp:
-    return MmtuiApp(AlertSource(service), clock=Clock())
+def make_app(service: FakeService | None = None, *, readonly: bool = False) -> NotingApp:
+    return NotingApp(AlertSource(service), clock=Clock(), readonly=readonly)
 
 
 async def started(app: MmtuiApp, pilot: Pilot[int], alerts: Sequence[Alert] = ALERTS) -> None:
@@ -240,7 +242,7 @@ async def test_failed_ack_is_undone_and_reported() -> None:
         await pilot.press("tab", "a", "enter")
         await settle(app, pilot)
         assert "FIRING" in pane_lines(app)[1]
-        assert any("nothing to acknowledge" in n.message for n in app._notifications)
+        assert any("nothing to acknowledge" in n for n in app.notices)
 
 
 async def test_u_unacknowledges_the_selected_alert() -> None:
@@ -262,7 +264,7 @@ async def test_keys_say_when_alerts_are_not_configured() -> None:
         assert "not configured" in title
         await pilot.press("a")
         assert isinstance(app.screen, OverviewScreen)
-        assert any("not configured" in n.message for n in app._notifications)
+        assert any("not configured" in n for n in app.notices)
 
 
 # -- silence ----------------------------------------------------------------------------------
@@ -389,3 +391,58 @@ def test_compliance_bounds_stand_out_as_text() -> None:
     budget = replace(make_alert("error budget", "ranker"), compliance=True)
     assert subject(budget).startswith("SLO error budget")
     assert not subject(P95).startswith("SLO")
+
+
+# -- one implementation of the keys behind every screen ---------------------------------------
+
+
+async def test_readonly_refuses_the_alert_keys_on_every_screen() -> None:
+    service = FakeService()
+    app = make_app(service, readonly=True)
+    async with app.run_test(size=WIDE) as pilot:
+        await started(app, pilot)
+        await pilot.press("tab", "a", "u", "s")
+        assert isinstance(app.screen, OverviewScreen)
+        await open_console(app, pilot)
+        await pilot.press("a", "s", "enter")
+        assert isinstance(app.screen, AlertDetailScreen)
+        await pilot.press("a", "u", "s")
+        assert isinstance(app.screen, AlertDetailScreen)  # no prompt anywhere
+        await settle(app, pilot)
+        assert service.calls == []
+        assert app.notices.count(READONLY) == 8
+        assert "FIRING" in str(app.screen.query_one("#head", Static).content)  # no guess shown
+
+
+async def test_remapped_alert_keys_reach_the_pane_console_and_detail() -> None:
+    service = FakeService()
+    app = make_app(service)
+    async with app.run_test(size=WIDE) as pilot:
+        await started(app, pilot)
+        app.set_keymap({"ack": "A", "silence": "S"})
+        await pilot.press("tab", "a")
+        assert isinstance(app.screen, OverviewScreen)  # the default key no longer acks
+        await pilot.press("A")
+        assert isinstance(app.screen, AckPrompt)
+        await pilot.press("escape")
+        await open_console(app, pilot)
+        await pilot.press("S")
+        assert isinstance(app.screen, SilencePrompt)
+        await pilot.press("escape", "enter", "A")
+        assert isinstance(app.screen, AckPrompt) and app.screen.alert == OLD_CRIT
+
+
+async def test_detail_keys_act_on_the_alert_shown() -> None:
+    service = FakeService()
+    app = make_app(service)
+    async with app.run_test(size=WIDE) as pilot:
+        await started(app, pilot)
+        await app.push_screen(AlertDetailScreen(app.snapshots, ACKED.fingerprint,
+                                                latest=app.latest_snapshot, clock=app.clock))
+        await pilot.press("a")
+        assert isinstance(app.screen, AckPrompt) and app.screen.alert == ACKED
+        await pilot.press("escape", "u")
+        await settle(app, pilot)
+        assert service.calls == [("unack", ACKED.fingerprint)]
+        assert f"unacknowledged {ACKED.id}" in app.notices
+        assert "acked" not in str(app.screen.query_one("#head", Static).content)

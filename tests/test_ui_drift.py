@@ -22,7 +22,7 @@ from mmtui.ui.screens.overview import OverviewScreen
 from mmtui.ui.widgets.drift_table import DriftTable
 from mmtui.ui.widgets.status_bar import StatusBar
 from tests.drift_samples import HISTOGRAM, LONG_NAME, drift, fleet, row, snapshot, view
-from tests.test_ui_overview import Clock, FakeSource
+from tests.pinned import Clock, FakeSource
 
 SMALL = (80, 24)
 BY_DRIFT = ["amount", "country", LONG_NAME, "age", "device"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +23,8 @@ from mmtui.ui.screens.endpoint import EndpointScreen
 from mmtui.ui.screens.help import HelpScreen
 from mmtui.ui.screens.overview import OverviewScreen
 from mmtui.ui.widgets.status_bar import StatusBar
+from tests.pinned import NOW, Clock, FakeSource
 
-NOW = 1_700_000_000.0
 TS = np.arange(NOW - 300, NOW + 0.5, 5.0)
 WAVE = np.sin(np.arange(len(TS)) / 6)
 SERIES = [
@@ -46,14 +45,6 @@ ROW = RowSnapshot(
      ERROR_RATE: 0.004},
 )
 FIRST = Snapshot(at=NOW, tick=1, paused=False, interval=2.0, rows=(ROW,))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass(frozen=True)
@@ -87,29 +78,6 @@ class FakeExplorer:
 
     def rules_for(self, endpoint: str, model: str | None) -> Sequence[Rule]:
         return [r for r in RULES if r.matches_series(endpoint, model)]
-
-
-class FakeSource:
-    def __init__(self) -> None:
-        self.paused = False
-        self.polls = 0
-        self.callbacks: list[Callable[[Snapshot], None]] = []
-
-    def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
-        self.callbacks.append(callback)
-
-    def set_paused(self, paused: bool) -> None:
-        self.paused = paused
-
-    def poll_now(self) -> None:
-        self.polls += 1
-
-    async def run(self) -> None:
-        await asyncio.Event().wait()
-
-    def publish(self, snapshot: Snapshot) -> None:
-        for callback in self.callbacks:
-            callback(snapshot)
 
 
 class ExplorerApp(MmtuiApp):

@@ -7,7 +7,8 @@ from mmtui.ui.screens.endpoint import EndpointScreen
 from mmtui.ui.screens.histogram import HistogramScreen
 from mmtui.ui.screens.overview import OverviewScreen
 from tests import drift_samples as samples
-from tests.test_ui_drift import FakeSource, make_app
+from tests.pinned import FakeSource
+from tests.test_ui_drift import make_app
 
 
 async def test_3_opens_drift_of_the_highlighted_endpoint_and_1_goes_back() -> None:

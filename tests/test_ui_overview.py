@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -19,51 +19,9 @@ from mmtui.ui.screens.overview import OverviewScreen
 from mmtui.ui.widgets.overview_columns import plan_columns
 from mmtui.ui.widgets.overview_table import OverviewTable
 from mmtui.ui.widgets.status_bar import StatusBar
+from tests.pinned import NOW, Clock, FakeSource
 
-NOW = 1_700_000_000.0
 WIDE = (210, 30)
-
-
-class Clock:
-    """A settable wall clock."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeSource:
-    """A SnapshotSource whose snapshots the test publishes by hand."""
-
-    def __init__(self, *, fail: Exception | None = None, finish: bool = False) -> None:
-        self.paused = False
-        self.polls = 0
-        self.callbacks: list[Callable[[Snapshot], None]] = []
-        self.started = asyncio.Event()
-        self._fail = fail
-        self._finish = finish
-
-    def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
-        self.callbacks.append(callback)
-
-    def set_paused(self, paused: bool) -> None:
-        self.paused = paused
-
-    def poll_now(self) -> None:
-        self.polls += 1
-
-    async def run(self) -> None:
-        self.started.set()
-        if self._fail is not None:
-            raise self._fail
-        if not self._finish:
-            await asyncio.Event().wait()
-
-    def publish(self, snapshot: Snapshot) -> None:
-        for callback in self.callbacks:
-            callback(snapshot)
 
 
 def up_row(
@@ -99,14 +57,28 @@ KEYS = [
 ]
 
 
+class NotingApp(MmtuiApp):
+    """The app, keeping the text of every notice it shows, through the public ``notify`` that
+    every widget's and screen's notice goes through (Textual keeps its own list private)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices: list[str] = []
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        self.notices.append(message)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+
 def make_app(
     source: FakeSource | None = None,
     clock: Clock | None = None,
     *,
     theme: str | None = None,
     theme_dirs: Sequence[Path] = (),
-) -> MmtuiApp:
-    return MmtuiApp(
+) -> NotingApp:
+    return NotingApp(
         source or FakeSource(), clock=clock or Clock(), theme=theme, theme_dirs=theme_dirs
     )
 
@@ -408,8 +380,7 @@ async def test_default_theme_is_dark_and_unknown_falls_back_with_a_notice() -> N
     app = make_app(theme="no-such-theme")
     async with app.run_test():
         assert app.theme == "dark"
-        notes = [n.message for n in app._notifications]
-        assert any("unknown theme 'no-such-theme'" in n for n in notes)
+        assert any("unknown theme 'no-such-theme'" in n for n in app.notices)
 
 
 async def test_broken_theme_file_is_reported_not_fatal(tmp_path: Path) -> None:
@@ -420,8 +391,7 @@ async def test_broken_theme_file_is_reported_not_fatal(tmp_path: Path) -> None:
         table = await started(app, pilot)
         assert table.row_keys == KEYS
         assert app.theme == "mine"
-        notes = [n.message for n in app._notifications]
-        assert any("broken.toml" in n and "'primay'" in n for n in notes)
+        assert any("broken.toml" in n and "'primay'" in n for n in app.notices)
 
 
 async def test_every_bundled_theme_renders() -> None:

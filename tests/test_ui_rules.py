@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,9 @@ from mmtui.ui.app import MmtuiApp
 from mmtui.ui.screens.rules import READONLY, RulesScreen
 from mmtui.ui.widgets.drift_table import DriftTable
 from mmtui.ui.widgets.filter_bar import FilterBar
-from tests.test_ui_overview import NOW, ROWS, Clock, FakeSource
+from mmtui.ui.widgets.status_bar import StatusBar
+from tests.pinned import NOW, Clock, FakeSource
+from tests.test_ui_overview import ROWS, NotingApp
 
 P95, ERRORS, NODATA = "p95 latency", "error rate", "scrapes"
 RULES = (
@@ -101,8 +103,8 @@ async def settle(app: MmtuiApp, pilot: Pilot[int]) -> None:
     raise AssertionError("the store worker did not finish")
 
 
-def make(store: RecordingStore | None, *, readonly: bool = False) -> MmtuiApp:
-    return MmtuiApp(AlertingSource(store), clock=Clock(), readonly=readonly)
+def make(store: RecordingStore | None, *, readonly: bool = False) -> NotingApp:
+    return NotingApp(AlertingSource(store), clock=Clock(), readonly=readonly)
 
 
 async def edit(pilot: Pilot[int], screen: RulesScreen, key: str, text: str) -> None:
@@ -218,7 +220,7 @@ async def test_readonly_refuses_every_change_with_a_notice(store: RecordingStore
         await settle(app, pilot)
         assert not screen.query_one("#edit-input", Input).has_focus
         assert store.write_threads == [] and store.overrides() == {}
-        assert any(READONLY in str(n.message) for n in app._notifications)
+        assert any(READONLY in n for n in app.notices)
 
 
 async def test_without_an_alerts_service_the_console_says_alerts_are_off() -> None:
@@ -256,7 +258,7 @@ async def test_t_cycles_the_theme_files_and_wraps(store: RecordingStore) -> None
             await pilot.press("t")
             seen.append(app.theme)
         assert seen[-1] == start and sorted(seen) == sorted(cycle)
-        assert any(f"theme: {seen[0]}" == n.message for n in app._notifications)
+        assert f"theme: {seen[0]}" in app.notices
 
 
 async def test_command_palette_runs_actions_from_the_key_table(store: RecordingStore) -> None:
@@ -270,3 +272,25 @@ async def test_command_palette_runs_actions_from_the_key_table(store: RecordingS
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, RulesScreen)
+
+
+async def test_the_filter_is_said_in_the_status_bar_and_esc_clears_it_first(
+    store: RecordingStore,
+) -> None:
+    app = make(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen, table = await open_rules(store, pilot, app)
+        await pilot.press("slash", *"p95", "enter")
+        assert table.row_keys == [P95] and table.has_focus
+        status = str(screen.query_one(StatusBar).render())
+        assert "filter: p95 · 1 of 3 shown" in status
+        source = app.source
+        assert isinstance(source, AlertingSource)
+        source.publish(replace(SNAPSHOT, tick=4))
+        await pilot.pause()
+        assert table.row_keys == [P95]  # a new snapshot keeps the filter
+        await pilot.press("escape")
+        assert isinstance(app.screen, RulesScreen) and len(table.row_keys) == 3
+        assert "filter" not in str(screen.query_one(StatusBar).render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RulesScreen)

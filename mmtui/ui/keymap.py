@@ -6,7 +6,8 @@ its default keys, a description, whether the footer shows it, and the scope it i
 ``app``      everywhere (the app's own bindings);
 ``table``    any focused table (cursor, enter, ``/``);
 ``screen``   every view screen (``esc`` back);
-``alerts``   the alert pane and console; ``rules`` the rules console.
+``alerts``   the alert pane, console and detail; ``rules`` the rules console;
+``replay``   everywhere in a replay (``mmtui replay``) only.
 
 Bindings carry the action's id as their Textual binding id, so ``App.set_keymap`` applies a
 remap checked by :func:`apply_remap`.
@@ -22,9 +23,9 @@ from typing import Final, Literal
 from textual.binding import Binding
 from textual.keys import format_key
 
-Scope = Literal["app", "table", "screen", "alerts", "rules"]
+Scope = Literal["app", "table", "screen", "alerts", "rules", "replay"]
 
-_SHARED: Final = frozenset({"app", "table"})
+_SHARED: Final = frozenset({"app", "table", "replay"})
 """Scopes active together with every other: their keys clash with keys of any scope."""
 
 
@@ -74,9 +75,11 @@ ACTIONS: Final[tuple[KeyAction, ...]] = (
     KeyAction("ack", "a", "Acknowledge", scope="alerts"),
     KeyAction("unack", "u", "Unacknowledge", scope="alerts"),
     KeyAction("silence", "s", "Silence", scope="alerts"),
+    KeyAction("copy_runbook", "c", "Copy runbook URL", scope="alerts"),
     KeyAction("toggle_rule", "space", "Enable/disable", scope="rules"),
     KeyAction("edit_threshold", "e", "Edit threshold", scope="rules"),
     KeyAction("edit_for", "f", "Edit for", scope="rules"),
+    KeyAction("step", "n,full_stop", "Step one tick", scope="replay", action="replay_step"),
 )
 """The default key table."""
 

@@ -1,61 +1,26 @@
-"""Ack and silence prompts, and the actions behind the ``a``, ``u`` and ``s`` keys.
+"""The ack and silence prompts behind the ``a`` and ``s`` keys.
 
-The prompts are small modal screens: ``enter`` confirms, ``esc`` cancels, and a bad expiry or
-duration is said in the prompt. :class:`AlertActions` runs the chosen action through the alert
-service in a thread worker (its calls are blocking SQLite writes) and shows an ack at once
-(optimistic); the next snapshot that agrees replaces the guess.
+They are small modal screens: ``enter`` confirms, ``esc`` cancels, and a bad expiry or duration
+is said in the prompt. What runs after a confirmed prompt is :mod:`mmtui.ui.alert_actions`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 
-from mmtui.alerts.identity import whoami
-from mmtui.alerts.state import Ack, Alert, Matcher, Silence
-from mmtui.alerts.store import Event
+from mmtui.alerts.state import Alert, Matcher
 from mmtui.config import parse_duration
 
 SILENCE_CHOICES = ("15m", "1h", "4h")
 """Silence durations offered; the last option of the list takes a typed one."""
 _TYPED = "typed…"
-ACTIONS = "alert-actions"
-"""Worker group of the service calls."""
-
-
-class EventLog(Protocol):
-    def events(self, ref: str | None = None, *, after: int = 0, limit: int | None = None
-               ) -> list[Event]: ...
-
-
-class AlertIntent(Protocol):
-    """What the keys need of :class:`~mmtui.alerts.service.AlertService` (blocking calls)."""
-
-    @property
-    def store(self) -> EventLog: ...
-
-    def ack(self, ref: str, note: str | None = None, expires: float | None = None,
-            who: str | None = None) -> Alert: ...
-
-    def unack(self, ref: str, who: str | None = None) -> Alert: ...
-
-    def silence(self, matchers: Sequence[Matcher | str], duration: float, reason: str,
-                who: str | None = None) -> Silence: ...
-
-
-def alert_service(screen: Screen[Any]) -> AlertIntent | None:
-    """The source's alert service (``Monitor.alerts``), or None when alerts are not set up."""
-    service: AlertIntent | None = getattr(getattr(screen.app, "source", None), "alerts", None)
-    return service
 
 
 def parse_positive(text: str, what: str) -> float:
@@ -183,114 +148,3 @@ class SilencePrompt(_Prompt):
         if index is not None and index < len(SILENCE_CHOICES):
             return parse_duration(SILENCE_CHOICES[index])
         return parse_positive(self.query_one("#typed", Input).value.strip(), "duration")
-
-
-class AlertActions:
-    """The ``a``/``u``/``s`` actions of one screen, with its optimistic acks.
-
-    Parameters
-    ----------
-    screen
-        The screen that owns the keys; prompts and workers run on it.
-    changed
-        Called (on the event loop) when the optimistic view changed and should be redrawn.
-    """
-
-    def __init__(self, screen: Screen[Any], changed: Callable[[], None]) -> None:
-        self._screen = screen
-        self._changed = changed
-        self._guess: dict[str, Ack | None] = {}
-
-    def view(self, alerts: Sequence[Alert]) -> tuple[Alert, ...]:
-        """``alerts`` with the acks not yet confirmed applied; confirmed guesses are dropped."""
-        out = []
-        for alert in alerts:
-            if alert.fingerprint in self._guess:
-                ack = self._guess[alert.fingerprint]
-                if (ack is None) == (alert.ack is None) or alert.state == "resolved":
-                    del self._guess[alert.fingerprint]
-                else:
-                    alert = dataclasses.replace(alert, ack=ack)
-            out.append(alert)
-        return tuple(out)
-
-    def ack(self, alert: Alert | None) -> None:
-        """Prompt for a note and expiry, then acknowledge ``alert``."""
-        if (service := self._service(alert, "acknowledge")) is None or alert is None:
-            return
-        if alert.state not in ("firing", "pending"):
-            self._notify(f"alert {alert.id} is {alert.state}: nothing to acknowledge", "warning")
-            return
-
-        def confirmed(request: AckRequest | None) -> None:
-            if request is None:
-                return
-            who = whoami()
-            clock = getattr(self._screen.app, "clock", None)
-            now = clock() if callable(clock) else 0.0
-            self._guess_ack(alert, Ack(who, now, request.note, None))
-            self._run(lambda: service.ack(alert.fingerprint, request.note, request.expires, who),
-                      f"acknowledged {alert.id}", alert)
-
-        self._screen.app.push_screen(AckPrompt(alert), confirmed)
-
-    def unack(self, alert: Alert | None) -> None:
-        """Withdraw ``alert``'s ack."""
-        if (service := self._service(alert, "unacknowledge")) is None or alert is None:
-            return
-        if alert.ack is None:
-            self._notify(f"alert {alert.id} is not acknowledged", "warning")
-            return
-        self._guess_ack(alert, None)
-        who = whoami()
-        self._run(lambda: service.unack(alert.fingerprint, who), f"unacknowledged {alert.id}",
-                  alert)
-
-    def silence(self, alert: Alert | None) -> None:
-        """Prompt for a duration and reason, then silence alerts with ``alert``'s labels."""
-        if (service := self._service(alert, "silence")) is None or alert is None:
-            return
-
-        def confirmed(request: SilenceRequest | None) -> None:
-            if request is None:
-                return
-            who = whoami()
-            self._run(
-                lambda: service.silence(request.matchers, request.duration, request.reason, who),
-                f"silenced {alert.id}", None,
-            )
-
-        self._screen.app.push_screen(SilencePrompt(alert), confirmed)
-
-    def _service(self, alert: Alert | None, verb: str) -> AlertIntent | None:
-        service = alert_service(self._screen)
-        if service is None:
-            self._notify(f"cannot {verb}: alerts are not configured", "warning")
-            return None
-        if alert is None:
-            self._notify(f"no alert selected to {verb}", "warning")
-            return None
-        return service
-
-    def _guess_ack(self, alert: Alert, ack: Ack | None) -> None:
-        self._guess[alert.fingerprint] = ack
-        self._changed()
-
-    def _run(self, call: Callable[[], object], done: str, alert: Alert | None) -> None:
-        """``call`` in a worker thread; report the outcome, undo the guess if it failed."""
-
-        async def work() -> None:
-            try:
-                await asyncio.to_thread(call)
-            except Exception as exc:  # StoreError, ValueError: one line to the user
-                if alert is not None and alert.fingerprint in self._guess:
-                    del self._guess[alert.fingerprint]
-                    self._changed()
-                self._notify(str(exc) or type(exc).__name__, "error")
-            else:
-                self._notify(done, "information")
-
-        self._screen.run_worker(work(), exit_on_error=False, group=ACTIONS)
-
-    def _notify(self, text: str, severity: Any) -> None:
-        self._screen.app.notify(text, title="Alerts", severity=severity, markup=False)

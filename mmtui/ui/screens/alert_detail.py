@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.signal import Signal
@@ -21,8 +20,9 @@ from textual.widgets import Footer, Static
 from mmtui.alerts.state import Alert, iso_time
 from mmtui.alerts.store import Event
 from mmtui.snapshot import Snapshot
+from mmtui.ui.alert_actions import ALERT_BINDINGS, AlertActions, AlertKeys, alert_service
 from mmtui.ui.draw import format_age
-from mmtui.ui.screens.ack import AlertActions, alert_service
+from mmtui.ui.keymap import binding
 from mmtui.ui.widgets.alert_pane import state_text, subject
 from mmtui.ui.widgets.status_bar import StatusBar
 
@@ -91,16 +91,10 @@ def describe_annotations(alert: Alert) -> str:
     return "\n".join(lines)
 
 
-class AlertDetailScreen(Screen[None]):
+class AlertDetailScreen(AlertKeys, Screen[None]):
     """An alert's state, annotations and timeline, live; ``a``/``u``/``s`` as elsewhere."""
 
-    BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("c", "copy_runbook", "Copy runbook URL"),
-        Binding("a", "ack", "Ack"),
-        Binding("u", "unack", "Unack"),
-        Binding("s", "silence", "Silence"),
-    ]
+    BINDINGS = [binding("back"), binding("copy_runbook"), *ALERT_BINDINGS]
     DEFAULT_CSS = """
     AlertDetailScreen #head, AlertDetailScreen #annotations {
         height: auto; padding: 0 1; background: $panel;
@@ -163,14 +157,8 @@ class AlertDetailScreen(Screen[None]):
         self.app.copy_to_clipboard(url)
         self.app.notify(f"copied {url}", markup=False)
 
-    def action_ack(self) -> None:
-        self.actions.ack(self._alert)
-
-    def action_unack(self) -> None:
-        self.actions.unack(self._alert)
-
-    def action_silence(self) -> None:
-        self.actions.silence(self._alert)
+    def alert_target(self) -> Alert | None:
+        return self._alert
 
     def _find(self, alerts: Sequence[Alert]) -> Alert | None:
         key = self.alert_id

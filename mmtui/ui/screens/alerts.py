@@ -1,6 +1,7 @@
 """The alerts console (key ``2``): every alert, resolved ones included, sortable, live.
 
-``a``/``u``/``s`` act on the highlighted alert, ``enter`` opens its detail, ``o``/``O`` sort.
+``a``/``u``/``s`` act on the highlighted alert, ``enter`` opens its detail, ``o``/``O`` sort,
+``/`` filters (the status bar says a filter is in force; ``esc`` clears it, then goes back).
 """
 
 from __future__ import annotations
@@ -10,20 +11,27 @@ import time
 from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Static
 
 from mmtui.alerts.rules import SEVERITY_RANK
 from mmtui.alerts.state import Alert, sort_key
 from mmtui.snapshot import Snapshot
+from mmtui.ui.alert_actions import ALERT_BINDINGS, AlertActions, AlertKeys, alert_service
 from mmtui.ui.draw import format_age
-from mmtui.ui.screens.ack import AlertActions, alert_service
+from mmtui.ui.keymap import binding
 from mmtui.ui.screens.alert_detail import AlertDetailScreen
 from mmtui.ui.sortrows import Cell, Column, Row, SortValue
-from mmtui.ui.widgets.alert_pane import handled, severity_cell, state_style, state_text, subject
+from mmtui.ui.widgets.alert_pane import (
+    alert_text,
+    handled,
+    severity_cell,
+    state_style,
+    state_text,
+    subject,
+)
 from mmtui.ui.widgets.drift_table import DriftTable
+from mmtui.ui.widgets.filter_bar import FilterBar, FilterScreen, filter_items, filter_note
 from mmtui.ui.widgets.status_bar import StatusBar
 
 AGE_TICK = 1.0
@@ -81,15 +89,11 @@ def console_rows(alerts: Sequence[Alert], now: float) -> list[Row]:
     return rows
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(AlertKeys, FilterScreen):
     """Every alert the monitor reports, in a sortable table, with the alert keys."""
 
-    BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("a", "ack", "Ack"),
-        Binding("u", "unack", "Unack"),
-        Binding("s", "silence", "Silence"),
-    ]
+    BINDINGS = [binding("back"), *ALERT_BINDINGS, binding("filter")]
+    FILTERED = {"alerts": "alerts"}
     DEFAULT_CSS = """
     AlertsScreen #summary, AlertsScreen #detail {
         height: auto; max-height: 3; padding: 0 1; background: $panel;
@@ -114,8 +118,7 @@ class AlertsScreen(Screen[None]):
     def table(self) -> DriftTable:
         return self.query_one(DriftTable)
 
-    @property
-    def selected(self) -> Alert | None:
+    def alert_target(self) -> Alert | None:
         """The highlighted alert."""
         key = self.table.highlighted
         return next((a for a in self._alerts if a.fingerprint == key), None)
@@ -125,6 +128,7 @@ class AlertsScreen(Screen[None]):
         yield Static("", id="summary", markup=False)
         yield DriftTable(console_columns, sort=URGENCY, id="alerts")
         yield Static("", id="detail", markup=False)
+        yield FilterBar(id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -138,18 +142,8 @@ class AlertsScreen(Screen[None]):
         self._snapshot = snapshot
         self._show()
 
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-
-    def action_ack(self) -> None:
-        self.actions.ack(self.selected)
-
-    def action_unack(self) -> None:
-        self.actions.unack(self.selected)
-
-    def action_silence(self) -> None:
-        self.actions.silence(self.selected)
+    def show_filtered(self, table: str) -> None:
+        self._show()
 
     def on_drift_table_selected(self, event: DriftTable.Selected) -> None:
         event.stop()
@@ -163,7 +157,11 @@ class AlertsScreen(Screen[None]):
     def _show(self) -> None:
         snapshot = self._snapshot
         self._alerts = self.actions.view(snapshot.alerts if snapshot is not None else ())
-        self.table.show_rows(console_rows(self._alerts, self._clock()))
+        query = self.filter_query("alerts")
+        # Ranked among every alert, so that a filtered view keeps the ranks it has unfiltered.
+        shown = {a.fingerprint for a in filter_items(self._alerts, query, alert_text)}
+        rows = console_rows(self._alerts, self._clock())
+        self.table.show_rows([row for row in rows if row.key in shown])
         counts = {s: sum(a.state == s for a in self._alerts)
                   for s in ("firing", "pending", "resolved")}
         if snapshot is None:
@@ -175,11 +173,13 @@ class AlertsScreen(Screen[None]):
             summary = " · ".join(f"{n} {s}" for s, n in counts.items())
             summary += " · enter opens an alert · o sorts"
         self._set("#summary", summary)
-        self.query_one(StatusBar).summary = f"alerts · {len(self._alerts)} shown"
+        note = filter_note(query, len(shown), len(self._alerts))
+        status = f"alerts · [{note} · esc clears]" if note else f"alerts · {len(shown)} shown"
+        self.query_one(StatusBar).summary = status
         self._show_detail()
 
     def _show_detail(self) -> None:
-        alert = self.selected
+        alert = self.alert_target()
         text = ""
         if alert is not None:
             text = alert.annotations.get("summary", "") or subject(alert)

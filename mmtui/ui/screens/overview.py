@@ -1,25 +1,31 @@
-"""The overview: every endpoint's health at a glance, live."""
+"""The overview: every endpoint's health at a glance, live.
+
+``/`` filters the focused one of the table and the alert pane; the status bar (for the table)
+and the pane's title say a filter is in force, and ``esc`` clears it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Static
 
 from mmtui.alerts.state import Alert
 from mmtui.snapshot import STATUS_UP, RowSnapshot, Snapshot
+from mmtui.ui.alert_actions import ALERT_BINDINGS, AlertActions, AlertKeys, alert_service
 from mmtui.ui.draw import describe_row, format_summary
-from mmtui.ui.screens.ack import AlertActions, alert_service
+from mmtui.ui.keymap import binding
 from mmtui.ui.screens.alert_detail import AlertDetailScreen
 from mmtui.ui.screens.endpoint import EndpointScreen
 from mmtui.ui.widgets.alert_pane import AlertPane, pane_alerts
 from mmtui.ui.widgets.drift_table import DriftTable
+from mmtui.ui.widgets.filter_bar import FilterBar, FilterScreen, filter_note
 from mmtui.ui.widgets.overview_table import OverviewTable
 from mmtui.ui.widgets.status_bar import StatusBar
 
@@ -29,7 +35,7 @@ NARROW = 110
 """Below this many columns the alert pane goes under the table instead of beside it."""
 
 
-class OverviewScreen(Screen[None]):
+class OverviewScreen(AlertKeys, FilterScreen):
     """Status bar, the overview table beside the alert pane, a detail line, the keys.
 
     ``tab`` moves focus between the table and the pane. ``a`` acknowledges the pane's selected
@@ -39,10 +45,12 @@ class OverviewScreen(Screen[None]):
 
     BINDINGS = [
         Binding("enter", "drill", "Charts"),
-        Binding("a", "ack", "Ack"),
-        Binding("u", "unack", "Unack"),
-        Binding("s", "silence", "Silence"),
+        *ALERT_BINDINGS,
+        binding("filter"),
+        # The bottom screen: esc only clears a filter (enabled while one is in force).
+        dataclasses.replace(binding("back"), description="Clear filter", show=False),
     ]
+    FILTERED = {"overview": "endpoints", "alert-list": "alerts"}
 
     def __init__(self, snapshots: Signal[Snapshot], *, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -57,6 +65,7 @@ class OverviewScreen(Screen[None]):
             yield OverviewTable(clock=self._clock, id="overview")
             yield AlertPane(clock=self._clock, id="alert-pane")
         yield Static("", id="detail", markup=False)
+        yield FilterBar(id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -80,7 +89,7 @@ class OverviewScreen(Screen[None]):
     def pane(self) -> AlertPane:
         return self.query_one(AlertPane)
 
-    def target_alert(self) -> Alert | None:
+    def alert_target(self) -> Alert | None:
         """The alert ``a``/``u``/``s`` act on (see the class docstring)."""
         pane = self.pane
         if pane.list.has_focus:
@@ -94,21 +103,24 @@ class OverviewScreen(Screen[None]):
                 return first
         return pane.selected
 
-    def action_ack(self) -> None:
-        self.actions.ack(self.target_alert())
-
-    def action_unack(self) -> None:
+    def unack_target(self) -> Alert | None:
+        """From the table: the highlighted endpoint's first acknowledged alert."""
         pane = self.pane
-        alert = self.target_alert()
+        alert = self.alert_target()
         if not pane.list.has_focus and (alert is None or alert.ack is None):
             row = self.highlighted_row
             acked = [a for a in pane_alerts(pane.shown) if a.ack is not None
                      and row is not None and a.endpoint == row.endpoint]
             alert = acked[0] if acked else alert
-        self.actions.unack(alert)
+        return alert
 
-    def action_silence(self) -> None:
-        self.actions.silence(self.target_alert())
+    def show_filtered(self, table: str) -> None:
+        query = self.filter_query(table)
+        if table == "overview":
+            self.query_one(OverviewTable).filter(query)
+            self._show_summary()
+        else:
+            self.pane.filter(query)
 
     def on_drift_table_selected(self, event: DriftTable.Selected) -> None:
         event.stop()
@@ -162,6 +174,10 @@ class OverviewScreen(Screen[None]):
         up = sum(row.status == STATUS_UP for row in snapshot.rows)
         age = self._clock() - snapshot.at
         summary = format_summary(up, len(snapshot.rows), age, snapshot.interval)
+        table = self.query_one(OverviewTable)
+        note = filter_note(table.filter_query, table.row_count(), table.total)
+        if note:
+            summary += f"  [{note} · esc clears]"
         self.query_one(StatusBar).summary = summary
 
     def _show_detail(self) -> None:

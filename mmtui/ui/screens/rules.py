@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Input, Static
 
@@ -26,6 +25,7 @@ from mmtui.alerts.identity import whoami
 from mmtui.alerts.rules import Rule, RuleOverride, apply_overrides
 from mmtui.alerts.store import StoreError
 from mmtui.snapshot import Snapshot
+from mmtui.ui.alert_actions import is_readonly
 from mmtui.ui.driftdraw import screen_summary
 from mmtui.ui.keymap import binding
 from mmtui.ui.rulesdraw import (
@@ -39,7 +39,7 @@ from mmtui.ui.rulesdraw import (
     rule_status,
 )
 from mmtui.ui.widgets.drift_table import DriftTable
-from mmtui.ui.widgets.filter_bar import FilterBar, matches
+from mmtui.ui.widgets.filter_bar import FilterBar, FilterScreen, filter_items, filter_note
 from mmtui.ui.widgets.status_bar import StatusBar
 
 AGE_TICK = 1.0
@@ -69,7 +69,7 @@ class RuleEditor(Input):
         self.post_message(self.Cancelled())
 
 
-class RulesScreen(Screen[None]):
+class RulesScreen(FilterScreen):
     """The rules table, a detail line, the in-place editor and the filter bar.
 
     Rules come from the alerts service of the app's source (``source.alerts``: its
@@ -83,6 +83,7 @@ class RulesScreen(Screen[None]):
         binding("edit_for"),
         binding("filter"),
     ]
+    FILTERED = {"rules": "rules"}
     DEFAULT_CSS = """
     RulesScreen #notice { height: auto; padding: 0 1; background: $warning 30%; display: none; }
     RulesScreen #notice.-shown { display: block; }
@@ -115,7 +116,7 @@ class RulesScreen(Screen[None]):
 
     @property
     def readonly(self) -> bool:
-        return bool(getattr(self.app, "readonly", False))
+        return is_readonly(self.app)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -158,13 +159,6 @@ class RulesScreen(Screen[None]):
         self._show()
 
     # -- actions -------------------------------------------------------------------------------
-
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-
-    def action_filter(self) -> None:
-        self.query_one(FilterBar).open(return_to="rules")
 
     def action_toggle_rule(self) -> None:
         rule = self._writable_rule()
@@ -280,17 +274,13 @@ class RulesScreen(Screen[None]):
     # -- drawing -------------------------------------------------------------------------------
 
     def _show(self) -> None:
-        query = self.query_one(FilterBar).query_text
-        rows = [
-            row for row in rule_rows(self.rules, self._snapshot)
-            if matches(" ".join(cell.text for cell in row.cells.values()), query)
-        ]
+        rows = filter_items(rule_rows(self.rules, self._snapshot), self.filter_query("rules"),
+                            lambda row: " ".join(cell.text for cell in row.cells.values()))
         self.table.show_rows(rows)
         self._show_detail()
         self._show_status()
 
-    def on_filter_bar_query_changed(self, event: FilterBar.QueryChanged) -> None:
-        event.stop()
+    def show_filtered(self, table: str) -> None:
         self._show()
 
     def on_drift_table_highlighted(self, event: DriftTable.Highlighted) -> None:
@@ -313,7 +303,8 @@ class RulesScreen(Screen[None]):
         notice.add_class("-shown")
 
     def _show_status(self) -> None:
-        count = f"rules ({len(self._rules)})"
+        note = filter_note(self.filter_query("rules"), self.table.row_count(), len(self._rules))
+        count = f"rules ({len(self._rules)})" + (f" [{note} · esc clears]" if note else "")
         self.query_one(StatusBar).summary = screen_summary(count, self._snapshot, self._clock())
 
     def _show_paused(self, paused: bool) -> None:

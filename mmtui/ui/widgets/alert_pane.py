@@ -2,7 +2,9 @@
 
 The pane is always shown, with a title line that says "no alerts" (or that alerts are not
 configured) when it is empty, so the layout does not jump when the first alert fires. The
-drawing functions are pure and shared with the alerts console.
+drawing functions are pure and shared with the alerts console. A ``/`` filter
+(:meth:`AlertPane.filter`) keeps the alerts whose text (:func:`alert_text`) contains the query,
+and the title says it is in force.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from mmtui.alerts.state import Alert
 from mmtui.ui.draw import format_age
 from mmtui.ui.sortrows import Cell, Column, Row
 from mmtui.ui.widgets.drift_table import DriftTable
+from mmtui.ui.widgets.filter_bar import filter_items, filter_note
 
 SEVERITY_SHORT = {"critical": "CRIT", "warning": "warn", "info": "info"}
 """Severity as four characters: capitals for the one that pages."""
@@ -76,6 +79,21 @@ def subject(alert: Alert) -> str:
     return mark + " · ".join(parts)
 
 
+def alert_text(alert: Alert) -> str:
+    """What the filter matches an alert on: its id, severity (word and as shown), state (as
+    shown and as raised) and subject; not its age or value, which change as it runs.
+
+    >>> from mmtui.alerts.state import Ack
+    >>> alert = Alert("0123456789abcdef", "p95", "ranker", None, None, "latency_p95_ms",
+    ...               "critical", "firing", 0.0, 0.0, None, None, {}, ack=Ack("ana@h", 1.0))
+    >>> alert_text(alert)
+    '01234567 critical CRIT acked by ana firing p95 · ranker'
+    """
+    severity = SEVERITY_SHORT.get(alert.severity, alert.severity)
+    return " ".join((alert.id, alert.severity, severity, state_text(alert), alert.state,
+                     subject(alert)))
+
+
 def severity_cell(alert: Alert, dim: bool) -> Cell:
     style = "muted" if dim else _SEVERITY_STYLE.get(alert.severity, "")
     return Cell(SEVERITY_SHORT.get(alert.severity, alert.severity), style)
@@ -110,15 +128,17 @@ def pane_columns(width: int, longest_key: int) -> tuple[Column, ...]:
     return (*fixed, Column("what", "ALERT", max(8, width - used)))
 
 
-def pane_title(alerts: Sequence[Alert], configured: bool) -> str:
-    """``ALERTS  2 firing · 1 pending`` or why the pane is empty."""
+def pane_title(alerts: Sequence[Alert], configured: bool, note: str = "") -> str:
+    """``ALERTS  2 firing · 1 pending`` or why the pane is empty; counts are of every alert,
+    and a filter's ``note`` comes first (in brackets) so a cut title still shows it."""
+    head = f"ALERTS  [{note}]  " if note else "ALERTS  "
     firing = sum(a.state == "firing" for a in alerts)
     pending = sum(a.state == "pending" for a in alerts)
     if not firing and not pending:
-        return "ALERTS  none firing" if configured else "ALERTS  not configured (no rules)"
+        return head + ("none firing" if configured else "not configured (no rules)")
     acked = sum(a.ack is not None for a in alerts if a.state in ("firing", "pending"))
     parts = [f"{firing} firing", f"{pending} pending"] + ([f"{acked} acked"] if acked else [])
-    return "ALERTS  " + " · ".join(parts)
+    return head + " · ".join(parts)
 
 
 class AlertList(DriftTable, inherit_bindings=False):
@@ -149,6 +169,7 @@ class AlertPane(Vertical):
         self._clock = clock
         self._alerts: tuple[Alert, ...] = ()
         self._configured = True
+        self._query = ""
 
     def compose(self) -> ComposeResult:
         yield Static("ALERTS", id="alert-title", markup=False)
@@ -175,10 +196,19 @@ class AlertPane(Vertical):
         self._configured = configured
         self.refresh_ages()
 
+    def filter(self, query: str) -> None:
+        """Show only the alerts that pass ``query``, now and as alerts come and go."""
+        if query != self._query:
+            self._query = query
+            self.refresh_ages()
+
     def refresh_ages(self) -> None:
         """Redraw with the current time; only changed cells repaint."""
-        self.list.show_rows(pane_rows(self._alerts, self._clock()))
+        shown = filter_items(self._alerts, self._query, alert_text)
+        rows = pane_rows(shown, self._clock())
+        self.list.show_rows(rows)
         title = self.query_one("#alert-title", Static)
-        text = pane_title(self._alerts, self._configured)
+        note = filter_note(self._query, len(rows), len(pane_alerts(self._alerts)))
+        text = pane_title(self._alerts, self._configured, note)
         if str(title.content) != text:
             title.update(text)

@@ -3,11 +3,14 @@
 A Line API widget rather than a ``DataTable``: a snapshot repaints only the cells whose text
 changed (``DataTable.update_cell`` repaints the whole table), and each line goes out as a few
 style runs. That keeps the bytes written to an idle terminal small.
+
+A ``/`` filter (:meth:`OverviewTable.filter`) keeps the rows whose name, status, preset or
+reason contain the query, in this snapshot and every later one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.style import Style
@@ -17,9 +20,21 @@ from textual.message import Message
 from textual.strip import Strip
 
 from mmtui.snapshot import RowSnapshot, Snapshot
+from mmtui.ui.draw import format_status
 from mmtui.ui.widgets.cursor_table import CURSOR_BINDINGS, STYLE_NAMES, CursorTable, style_runs
+from mmtui.ui.widgets.filter_bar import filter_items
 from mmtui.ui.widgets.overview_cells import Cell, row_cells
 from mmtui.ui.widgets.overview_columns import AGE, PAD, Column, plan_columns
+
+
+def row_text(row: RowSnapshot) -> str:
+    """What the filter matches a row on: its name (endpoint/model), status word, preset and
+    reason. Not its figures: they change every poll, and rows would come and go with them.
+
+    >>> row_text(RowSnapshot("ranker", None, "torchserve", "down", "refused", None, {}))
+    'ranker ↓ down torchserve refused'
+    """
+    return " ".join(t for t in (row.key, format_status(row.status), row.preset, row.error) if t)
 
 
 class OverviewTable(CursorTable, inherit_bindings=False):
@@ -51,7 +66,7 @@ class OverviewTable(CursorTable, inherit_bindings=False):
             text-style: $block-cursor-text-style;
         }
         & > .overview-table--good { color: $success; }
-        & > .overview-table--bad { color: $error; }
+        & > .overview-table--bad { color: $error; text-style: bold; }
         & > .overview-table--warn { color: $warning; }
         & > .overview-table--muted { color: $text-muted; }
     }
@@ -68,6 +83,8 @@ class OverviewTable(CursorTable, inherit_bindings=False):
         self._clock = clock
         self._interval = 0.0
         self._columns: tuple[Column, ...] = ()
+        self._given: Sequence[RowSnapshot] = ()
+        self._query = ""
         self._rows: dict[str, RowSnapshot] = {}
         self._order: list[str] = []
         self._index: dict[str, int] = {}
@@ -87,6 +104,16 @@ class OverviewTable(CursorTable, inherit_bindings=False):
         return list(self._order)
 
     @property
+    def filter_query(self) -> str:
+        """The filter in force; empty when every row is shown."""
+        return self._query
+
+    @property
+    def total(self) -> int:
+        """Rows in the last snapshot, before the filter."""
+        return len(self._given)
+
+    @property
     def columns(self) -> tuple[Column, ...]:
         """The columns that fit the current width."""
         return self._columns
@@ -99,7 +126,18 @@ class OverviewTable(CursorTable, inherit_bindings=False):
         """Show ``snapshot``: only cells whose text changed are repainted. Rows are re-laid
         only when the rows (or their order) or the columns that fit change."""
         self._interval = snapshot.interval
-        rows = {row.key: row for row in snapshot.rows}
+        self._given = snapshot.rows
+        self._show()
+
+    def filter(self, query: str) -> None:
+        """Show only the rows that pass ``query`` (see :func:`~mmtui.ui.widgets.filter_bar.
+        matches`), now and in later snapshots; the cursor stays on its row when it passes."""
+        if query != self._query:
+            self._query = query
+            self._show()
+
+    def _show(self) -> None:
+        rows = {row.key: row for row in filter_items(self._given, self._query, row_text)}
         order = list(rows)
         self._rows = rows
         columns = self._plan()
@@ -150,7 +188,8 @@ class OverviewTable(CursorTable, inherit_bindings=False):
 
     def _plan(self) -> tuple[Column, ...]:
         width = self.size.width or self.app.size.width
-        return plan_columns(width, max((len(key) for key in self._rows), default=0))
+        # Planned on every row, so that filtering does not change the columns' widths.
+        return plan_columns(width, max((len(row.key) for row in self._given), default=0))
 
     def _relayout(self, order: list[str], columns: tuple[Column, ...]) -> None:
         cursor_key = self._order[self.cursor_row] if self._order else None
