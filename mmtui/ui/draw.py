@@ -197,3 +197,23 @@ def format_count(value: float | None) -> str:
     if value is None or math.isnan(value):
         return NO_DATA
     return f"{value:.0f}" if value == round(value) else f"{value:.1f}"
+
+
+def format_figure(value: float | None) -> str:
+    """Any figure (a rule's value or threshold) in at most 7 characters, with 4 significant
+    digits where they fit: ``.4g`` turns 31840 into ``3.184e+04``, too wide for a column.
+
+    >>> [format_figure(x) for x in (0.0532, 250.0, 31840.0, 2.5e7, -1.5e-5, 3e17, None)]
+    ['0.0532', '250', '31840', '25M', '-1.5e-05', '3e+17', '—']
+    """
+    if value is None or not math.isfinite(value):
+        return NO_DATA
+    size = abs(value)
+    if size < 1e4:
+        return f"{value:.4g}"
+    if size < 1e6:
+        return f"{value:.0f}"
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M")):
+        if scale <= size < 1e3 * scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.2g}"

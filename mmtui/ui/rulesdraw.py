@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from mmtui.alerts.rules import Rule, RuleError, RuleOverride, apply_override
 from mmtui.config import parse_duration
 from mmtui.snapshot import Snapshot
-from mmtui.ui.draw import NO_DATA, format_age
+from mmtui.ui.draw import NO_DATA, format_age, format_figure
 from mmtui.ui.sortrows import Cell, Column, Row
 
 NAME, ON, SEV, METRIC, OP, THRESHOLD, FOR, STATE, VALUE = (
@@ -120,7 +120,7 @@ def rule_rows(rules: Sequence[Rule], snapshot: Snapshot | None) -> list[Row]:
             THRESHOLD: Cell(format_limit(rule)),
             FOR: Cell(format_age(rule.for_) if rule.for_ else "0s"),
             STATE: Cell(state, state_style),
-            VALUE: Cell(NO_DATA if value is None else f"{value:.4g}"),
+            VALUE: Cell(format_figure(value)),
         }
         sort: dict[str, float | str | None] = {
             NAME: rule.name, ON: str(rule.enabled), SEV: sev_rank, METRIC: rule.metric,

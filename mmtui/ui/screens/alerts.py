@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -18,7 +17,7 @@ from mmtui.alerts.rules import SEVERITY_RANK
 from mmtui.alerts.state import Alert, sort_key
 from mmtui.snapshot import Snapshot
 from mmtui.ui.alert_actions import ALERT_BINDINGS, AlertActions, AlertKeys, alert_service
-from mmtui.ui.draw import format_age
+from mmtui.ui.draw import format_age, format_figure
 from mmtui.ui.keymap import binding
 from mmtui.ui.screens.alert_detail import AlertDetailScreen
 from mmtui.ui.sortrows import Cell, Column, Row, SortValue
@@ -38,10 +37,6 @@ AGE_TICK = 1.0
 URGENCY = "urgency"
 """The default sort: firing, pending, resolved; most severe first (the snapshot's order)."""
 _STATE_RANK = {"firing": 3, "pending": 2, "resolved": 1}
-
-
-def _figure(x: float | None) -> str:
-    return f"{x:.4g}" if x is not None and math.isfinite(x) else "—"
 
 
 def console_columns(width: int, longest_key: int) -> tuple[Column, ...]:
@@ -74,8 +69,8 @@ def console_rows(alerts: Sequence[Alert], now: float) -> list[Row]:
             "sev": severity_cell(alert, bool(dim)),
             "state": Cell(state_text(alert), state_style(alert)),
             "age": Cell(format_age(age), dim),
-            "value": Cell(_figure(alert.value), dim),
-            "threshold": Cell(_figure(alert.threshold), dim),
+            "value": Cell(format_figure(alert.value), dim),
+            "threshold": Cell(format_figure(alert.threshold), dim),
             "what": Cell(subject(alert), dim),
         }
         sort: dict[str, SortValue] = {

@@ -70,6 +70,9 @@ class OverviewScreen(AlertKeys, FilterScreen):
 
     def on_mount(self) -> None:
         self._snapshots.subscribe(self, self.show_snapshot, immediate=True)
+        latest = getattr(self.app, "latest_snapshot", None)
+        if latest is not None:  # published before this screen mounted: show it, not a blank
+            self.show_snapshot(latest)
         self.set_interval(AGE_TICK, self._tick)
         self.watch(self.app, "paused", self._show_paused)
         self._show_alerts()
