@@ -52,6 +52,7 @@ class EndpointConfig:
 
     name: str
     metrics_url: str
+    """Empty for a ``source = "prometheus"`` endpoint that gives none (it is not scraped)."""
     preset: str = "generic"
     records_url: str | None = None
     baseline: str | None = None
@@ -73,6 +74,19 @@ class EndpointConfig:
     """Records kept for drift and quality (the last N)."""
     window_age: float | None = None
     """Also drop records older than this many seconds; None keeps the last ``window``."""
+    source: str = "metrics"
+    """``metrics``: scrape ``metrics_url``; ``prometheus``: query ``prometheus_url``
+    (:mod:`mmtui.feeds.promsource`)."""
+    prometheus_url: str | None = None
+    """Base URL of a Prometheus-compatible API (``/api/v1/...`` is appended)."""
+    selector: str | None = None
+    """PromQL label selector of the endpoint's series, ``{job="...", ...}``."""
+    scrape_interval: float = 15.0
+    """Seconds between Prometheus' scrapes of these targets (sets the default rate window)."""
+    rate_window: float | None = None
+    """Seconds of the ``rate`` window; None: from ``scrape_interval`` and the poll interval."""
+    backfill: float = 86400.0
+    """Seconds of history read from Prometheus at start; 0 reads none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,10 +354,72 @@ def _check_url(r: TableReader, name: str, url: str) -> None:
         raise r.error(name, f"expected an http:// or https:// URL, got {url!r}")
 
 
+SOURCES: tuple[str, ...] = ("metrics", "prometheus")
+_PROMETHEUS_KEYS = ("prometheus_url", "selector", "scrape_interval", "rate_window", "backfill")
+_LABEL_MATCHER = re.compile(
+    r"""\s*[A-Za-z_][A-Za-z0-9_]*\s*(?:=~|!~|!=|=)\s*"""
+    r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*"""
+)
+
+
+def _check_selector(r: TableReader, name: str, selector: str) -> None:
+    """A PromQL label selector: ``{`` matchers ``label op "value"`` separated by commas ``}``."""
+    text = selector.strip()
+    expected = "expected a PromQL label selector like '{job=\"fraud-scorer\"}'"
+    if not (text.startswith("{") and text.endswith("}")):
+        raise r.error(name, f"{expected}, got {selector!r}")
+    inner = text[1:-1].strip()
+    if not inner:
+        raise r.error(name, f"{expected} with at least one matcher, got {selector!r}")
+    pos = 0
+    while pos < len(inner):
+        m = _LABEL_MATCHER.match(inner, pos)
+        if m is None:
+            raise r.error(name, f"{expected}; cannot read {inner[pos:]!r}")
+        pos = m.end()
+        if pos < len(inner):
+            if inner[pos] != ",":
+                raise r.error(name, f"{expected}; expected ',' before {inner[pos:]!r}")
+            pos += 1
+
+
+def _read_source(r: TableReader) -> tuple[str, str, dict[str, Any]]:
+    """(source, metrics_url, the Prometheus keys) of an endpoint, cross-checked."""
+    source = r.choice("source", SOURCES, "metrics")
+    if source == "metrics":
+        for key in _PROMETHEUS_KEYS:
+            if key in r.table:
+                raise r.error(key, "is only used with source = 'prometheus'")
+        metrics_url = r.req_str("metrics_url")
+        _check_url(r, "metrics_url", metrics_url)
+        return source, metrics_url, {}
+    metrics_url = r.string("metrics_url") or ""
+    if metrics_url:
+        _check_url(r, "metrics_url", metrics_url)
+    for key in ("prometheus_url", "selector"):
+        if r.table.get(key) is None:
+            raise r.error(key, "is required with source = 'prometheus'")
+    url = r.req_str("prometheus_url")
+    _check_url(r, "prometheus_url", url)
+    selector = r.req_str("selector")
+    _check_selector(r, "selector", selector)
+    scrape = r.duration("scrape_interval", 15.0, positive=True)
+    window = r.duration("rate_window", 0.0) or None
+    if window is not None and window < 2 * scrape:
+        raise r.error("rate_window", f"expected at least 2 × scrape_interval ({2 * scrape:g}s): "
+                                     "rate needs two samples in the window")
+    return source, metrics_url, {
+        "prometheus_url": url,
+        "selector": selector,
+        "scrape_interval": scrape,
+        "rate_window": window,
+        "backfill": r.duration("backfill", 86400.0),
+    }
+
+
 def _read_endpoint(r: TableReader) -> EndpointConfig:
     name = r.req_str("name")
-    metrics_url = r.req_str("metrics_url")
-    _check_url(r, "metrics_url", metrics_url)
+    source, metrics_url, prometheus = _read_source(r)
     records_url = r.string("records_url")
     if records_url is not None and "://" in records_url:
         _check_url(r, "records_url", records_url)
@@ -369,6 +445,8 @@ def _read_endpoint(r: TableReader) -> EndpointConfig:
         feature_names=r.str_list("feature_names"),
         window=r.integer("window", 2000, minimum=10),
         window_age=r.duration("window_age", 0.0, positive=False) or None,
+        source=source,
+        **prometheus,
     )
     r.check_unknown()
     return ep

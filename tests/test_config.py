@@ -178,3 +178,84 @@ def test_keys_section_remaps_by_binding_id() -> None:
     assert cfg.keys == {"ack": "A", "quit": "q,ctrl+q"}
     with pytest.raises(ConfigError, match=r"keys\.ack: expected a string"):
         parse_config("[keys]\nack = 1\n", source="k.toml", env={})
+
+
+PROMETHEUS = """
+[[endpoints]]
+name = "fraud-scorer"
+preset = "triton"
+source = "prometheus"
+prometheus_url = "https://thanos.internal/prometheus"
+selector = '{job="triton", namespace=~"fraud-.*",}'
+scrape_interval = "30s"
+backfill = "6h"
+headers = { Authorization = "Bearer ${PROM_TOKEN}" }
+"""
+
+
+def test_prometheus_source_endpoint() -> None:
+    cfg = parse_config(PROMETHEUS, source="m.toml", env={"PROM_TOKEN": "t0ken"})
+    (ep,) = cfg.endpoints
+    assert (ep.source, ep.prometheus_url) == ("prometheus", "https://thanos.internal/prometheus")
+    assert ep.selector == '{job="triton", namespace=~"fraud-.*",}'
+    assert ep.metrics_url == ""  # not scraped: not required
+    assert (ep.scrape_interval, ep.rate_window, ep.backfill) == (30.0, None, 21600.0)
+    assert ep.headers == {"Authorization": "Bearer t0ken"}
+    direct = parse_config(GOOD, env={"FRAUD_TOKEN": "x"}).endpoints[0]
+    assert (direct.source, direct.prometheus_url, direct.selector) == ("metrics", None, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (("prometheus_url = \"https://thanos.internal/prometheus\"\n", ""),
+         "endpoints[0].prometheus_url: is required with source = 'prometheus'"),
+        (("selector = '{job=\"triton\", namespace=~\"fraud-.*\",}'\n", ""),
+         "endpoints[0].selector: is required with source = 'prometheus'"),
+        (("https://thanos", "ftp://thanos"),
+         "endpoints[0].prometheus_url: expected an http:// or https:// URL"),
+        (("source = \"prometheus\"", "source = \"graphite\""),
+         "endpoints[0].source: expected one of metrics, prometheus, got 'graphite'"),
+        (("'{job=\"triton\", namespace=~\"fraud-.*\",}'", "'job=\"triton\"'"),
+         "endpoints[0].selector: expected a PromQL label selector like '{job=\"fraud-scorer\"}',"
+         " got 'job=\"triton\"'"),
+        (("'{job=\"triton\", namespace=~\"fraud-.*\",}'", "'up{job=\"triton\"}'"),
+         "endpoints[0].selector: expected a PromQL label selector"),
+        (("'{job=\"triton\", namespace=~\"fraud-.*\",}'", "' { } '"),
+         "endpoints[0].selector: expected a PromQL label selector like '{job=\"fraud-scorer\"}'"
+         " with at least one matcher"),
+        (("'{job=\"triton\", namespace=~\"fraud-.*\",}'", "'{job=\"triton\" env=\"prod\"}'"),
+         "endpoints[0].selector: expected a PromQL label selector like '{job=\"fraud-scorer\"}'; "
+         "expected ',' before 'env=\"prod\"'"),
+        (("'{job=\"triton\", namespace=~\"fraud-.*\",}'", "'{job=triton}'"),
+         "cannot read 'job=triton'"),
+        (("'{job=\"triton\", namespace=~\"fraud-.*\",}'", "'{job==\"x\"}'"), "cannot read"),
+        (("scrape_interval = \"30s\"", "scrape_interval = \"30s\"\nrate_window = \"45s\""),
+         "endpoints[0].rate_window: expected at least 2 × scrape_interval (60s)"),
+        (("scrape_interval = \"30s\"", "scrape_interval = 0"),
+         "endpoints[0].scrape_interval: expected a duration > 0"),
+        (("source = \"prometheus\"\n", ""),
+         "endpoints[0].prometheus_url: is only used with source = 'prometheus'"),
+        (("preset = \"triton\"", "preset = \"generic\""),
+         "endpoints[0].metrics: preset 'generic' needs"),
+        (("${PROM_TOKEN}", "${NO_SUCH_TOKEN}"),
+         "endpoints[0].headers.Authorization: refers to ${NO_SUCH_TOKEN}, which is not set"),
+    ],
+)
+def test_prometheus_source_errors(change: tuple[str, str], fragment: str) -> None:
+    old, new = change
+    assert old in PROMETHEUS
+    with pytest.raises(ConfigError) as err:
+        parse_config(PROMETHEUS.replace(old, new), source="p.toml", env={"PROM_TOKEN": "t0ken"})
+    message = str(err.value)
+    assert message.startswith("p.toml: ") and "\n" not in message
+    assert fragment in message
+    assert "t0ken" not in message
+
+
+def test_metrics_source_still_needs_metrics_url() -> None:
+    with pytest.raises(ConfigError, match=r"endpoints\[0\]\.metrics_url: is required"):
+        parse_config("[[endpoints]]\nname = 'a'\npreset = 'vllm'\n", env={})
+    with pytest.raises(ConfigError, match=r"endpoints\[0\]\.selector: is only used with"):
+        parse_config("[[endpoints]]\nname = 'a'\npreset = 'vllm'\nmetrics_url = 'http://a'\n"
+                     "selector = '{job=\"a\"}'\n", env={})
