@@ -33,6 +33,15 @@ def _tui_options(p: argparse.ArgumentParser, *, top: bool = False) -> None:
                    help="disable every action that changes state (acks, silences, rule edits)")
 
 
+def _check_options(p: argparse.ArgumentParser, *, once: str) -> None:
+    _common(p)
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help=once)
+    when.add_argument("--duration", metavar="S",
+                      help="run the live loop this long (e.g. 30s, 5m), then report")
+    p.add_argument("--format", choices=FORMATS, default="text")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mmtui",
@@ -83,13 +92,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="headless: poll, evaluate rules, notify, print the status;"
                        " exit 0 healthy, 1 firing, 2 bad config or input")
-    _common(p)
-    when = p.add_mutually_exclusive_group()
-    when.add_argument("--once", action="store_true",
-                      help="two scrapes min(interval, 2s) apart, one evaluation (the default)")
-    when.add_argument("--duration", metavar="S",
-                      help="run the live loop this long (e.g. 30s, 5m), then report")
+    _check_options(p, once="two scrapes min(interval, 2s) apart, one evaluation (the default)")
+    p.add_argument("--record", metavar="FILE",
+                   help="also write every poll and tick to FILE, a new recording for `mmtui "
+                        "replay`")
+
+    p = sub.add_parser("record", help="`mmtui check --record FILE`, by default until Ctrl-C")
+    p.add_argument("record", metavar="FILE", help="the new recording (never overwritten)")
+    _check_options(p, once="two scrapes min(interval, 2s) apart, one evaluation")
+
+    p = sub.add_parser("replay", help="play a recording back: the TUI, or headless with --check")
+    p.add_argument("file", metavar="FILE", help="a recording of `mmtui check --record`")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="times the recorded pace (default 1)")
+    p.add_argument("--paused", action="store_true", help="start paused on the first tick")
+    p.add_argument("--check", action="store_true",
+                   help="headless: replay it all at once and print the end state, as `check` "
+                        "does, with every alert transition")
     p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--state", metavar="FILE", default=argparse.SUPPRESS,
+                   help="a new SQLite state file for the replay (default: a temporary one)")
+    p.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS,
+                   help="theme name (a file in themes/)")
 
     p = sub.add_parser("alerts", help="the alert state in the state store, from a shell")
     _common(p)
@@ -134,6 +158,8 @@ _COMMANDS = {
     "baseline": "mmtui.commands.baseline",
     "drift": "mmtui.commands.drift",
     "check": "mmtui.commands.check",
+    "record": "mmtui.commands.check",
+    "replay": "mmtui.commands.replay",
     "alerts": "mmtui.commands.alerts",
     "info": "mmtui.commands.info",
 }

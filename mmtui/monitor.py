@@ -19,6 +19,11 @@ alerts and the channels' health. Nothing is evaluated
 ``run()`` also runs the service's notification delivery, and first fills the series with the
 store's history of the last :data:`HISTORY_SEED` seconds, so charts and sparklines show the last
 day at once after a restart.
+
+Endpoints with ``source = "prometheus"`` are not scraped: each has its own loop that first
+backfills its series from the server's ``query_range`` (``backfill`` seconds, so the charts show
+history older than the process), then queries the figures every interval
+(:mod:`mmtui.feeds.promsource`); every poll goes through :meth:`Monitor.ingest_prometheus`.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,8 +48,9 @@ from mmtui.explore import FeatureHistogram, SeriesData
 from mmtui.feeds.derive import Derived, Scrape, derive
 from mmtui.feeds.model import ParseError
 from mmtui.feeds.parser import parse_bytes
-from mmtui.feeds.poller import Poller, ScrapeResult, status_at
+from mmtui.feeds.poller import Poller, ScrapeResult, backoff_delay, status_at
 from mmtui.feeds.presets import Preset, get_preset
+from mmtui.feeds.promsource import PromError, PromPoll, PromSource
 from mmtui.names import (
     ERROR_RATE,
     LATENCY_MEAN,
@@ -54,6 +60,7 @@ from mmtui.names import (
     Metrics,
 )
 from mmtui.paths import state_dir
+from mmtui.recording import alerts_payload, records_payload, scrape_payload
 from mmtui.series import SeriesKey, SeriesStore
 from mmtui.snapshot import (
     STATUS_DOWN,
@@ -64,6 +71,7 @@ from mmtui.snapshot import (
     Snapshot,
 )
 from mmtui.tracking import (
+    Baseline,
     BaselineError,
     RecordsTracker,
     RecordsView,
@@ -74,6 +82,8 @@ from mmtui.tracking import (
 if TYPE_CHECKING:
     from mmtui.alerts.rules import Rule
     from mmtui.alerts.service import AlertService
+    from mmtui.feeds.records import FeedStats, Item
+    from mmtui.recording import Recorder
 
 _log = logging.getLogger(__name__)
 
@@ -146,9 +156,15 @@ class Monitor:
         spark_points: int = SPARK_POINTS,
         alerts: AlertService | None = None,
         reports_dir: Path | None = None,
+        recorder: Recorder | None = None,
+        baselines: Mapping[str, Baseline] | None = None,
     ) -> None:
         self.config = config
         self.alerts = alerts
+        self.recorder = recorder
+        """Takes every input and tick (``mmtui check --record``, :mod:`mmtui.recording`)."""
+        self._baselines = baselines
+        """Baselines already loaded (a replay's, from its recording) instead of the files."""
         self.interval = config.monitor.interval
         self._clock = clock
         self._spark_points = spark_points
@@ -166,6 +182,8 @@ class Monitor:
         self._paused = False
         self._dirty: asyncio.Event | None = None
         self._poller: Poller | None = None
+        self._prom_wake: dict[str, asyncio.Event] = {}
+        """Wakes each Prometheus-source endpoint's loop (``poll_now``)."""
         self._warm = False
         self._warm_by: float | None = None
         self.last_snapshot: Snapshot | None = None
@@ -198,6 +216,8 @@ class Monitor:
     def poll_now(self) -> None:
         if self._poller is not None:
             self._poller.poll_now()
+        for wake in self._prom_wake.values():
+            wake.set()
 
     async def run(self) -> None:
         """Poll (and deliver notifications) until cancelled; the first poll of every endpoint
@@ -227,6 +247,9 @@ class Monitor:
                     if st.tracker is not None:
                         group.create_task(self._records_loop(st, client),
                                           name=f"records {st.config.name}")
+                    if st.config.source == "prometheus":
+                        group.create_task(self._prometheus_loop(st, client),
+                                          name=f"prometheus {st.config.name}")
         finally:
             self._poller = None
 
@@ -243,24 +266,36 @@ class Monitor:
         finally:
             await poller.aclose()
         await asyncio.to_thread(lambda: [self.ingest(r) for r in results])
+        proms = [st for st in self._states.values() if st.config.source == "prometheus"]
+        if proms:
+            async with httpx.AsyncClient() as client:
+                polls = await asyncio.gather(*(self._prom_source(st, client).poll()
+                                               for st in proms))
+            for st, poll in zip(proms, polls, strict=True):
+                await asyncio.to_thread(self.ingest_prometheus, st.config.name, poll)
         trackers = [st for st in self._states.values() if st.tracker is not None]
         if trackers:
             async with httpx.AsyncClient(timeout=10.0) as client:
                 await asyncio.gather(*(self._poll_records(st, client) for st in trackers))
         return await self.refresh()
 
-    async def refresh(self) -> Snapshot:
+    async def refresh(self, *, evaluate: bool | None = None) -> Snapshot:
         """Take a snapshot, evaluate the alerts on it (unless paused or not warm), publish it.
 
+        ``evaluate`` overrides that choice (a replay passes the recorded one).
         Raises StoreError when the state file fails; the live loop logs that and goes on.
         """
-        snap = self.snapshot()
+        snap = self.snapshot(tick=True)
         if self.alerts is not None:
-            if not snap.paused and self.warm(snap.at):
+            if evaluate is None:
+                evaluate = not snap.paused and self.warm(snap.at)
+            if evaluate:
                 view = await self.alerts.tick(snap)
             else:  # no figures to evaluate: restored alerts, acks and silences only
                 view = await self.alerts.resume()
             snap = dataclasses.replace(snap, alerts=view.alerts, channels=view.channels)
+            if self.recorder is not None:
+                self.recorder.event("alerts", None, snap.at, alerts_payload(evaluate, snap.alerts))
         return self.publish(snap)
 
     def warm(self, now: float) -> bool:
@@ -287,6 +322,9 @@ class Monitor:
                 for (endpoint, model, metric), points in history.items():
                     if endpoint not in self._states or not points:
                         continue
+                    ep = self._states[endpoint].config
+                    if ep.source == "prometheus" and ep.backfill > 0 and metric in SERVING_METRICS:
+                        continue  # backfilled from Prometheus itself (finer, and in order)
                     t0, v0 = points[0]
                     self.buffers.append(endpoint, model, t0, {metric: v0})
                     ring = self.buffers.ring(endpoint, model, metric)
@@ -387,22 +425,43 @@ class Monitor:
     def _tracker(self, endpoint: EndpointConfig) -> RecordsTracker:
         """The records tracker; a baseline that cannot be loaded is shown on the row, not raised."""
         try:
-            profile = load_baseline(endpoint)
+            profile = load_baseline(endpoint, self._baselines)
         except BaselineError as exc:
             return RecordsTracker(endpoint, None, clock=self._clock, baseline_error=str(exc))
         return RecordsTracker(endpoint, profile, clock=self._clock)
 
     async def _poll_records(self, st: _EndpointState, client: httpx.AsyncClient) -> None:
         assert st.tracker is not None
-        await st.tracker.poll(client)
-        view = await asyncio.to_thread(st.tracker.evaluate)
+        items, error = await st.tracker.fetch(client)
+        await asyncio.to_thread(self.ingest_records, st.config.name, items, error,
+                                st.tracker.feed.stats)
+        if self._dirty is not None:
+            self._dirty.set()
+
+    def ingest_records(
+        self, endpoint: str, items: Sequence[Item], error: str | None, stats: FeedStats
+    ) -> RecordsView:
+        """Add one records poll (its items, the feed's error, its counts after the poll) to the
+        endpoint's window and evaluate drift and quality as of now (blocking: worker thread)."""
+        st = self._states[endpoint]
+        if st.tracker is None:
+            raise ValueError(f"endpoint {endpoint!r} has no records_url")
+        at = self._clock()
+        st.tracker.add(items, error=error, stats=stats)
+        view = st.tracker.evaluate(at)
         with self._lock:
             st.records = view
             metrics = records_metrics(view)
             if metrics:
-                self.buffers.append(st.config.name, None, self._clock(), metrics)
-        if self._dirty is not None:
-            self._dirty.set()
+                self.buffers.append(endpoint, None, at, metrics)
+            if self.recorder is not None:
+                self.recorder.event("records", endpoint, at, records_payload(items, error, stats))
+        return view
+
+    def baselines(self) -> dict[str, Baseline]:
+        """Each records endpoint's baseline as loaded, or why it could not be (for a recording)."""
+        return {name: st.tracker.baseline() for name, st in self._states.items()
+                if st.tracker is not None}
 
     async def _records_loop(self, st: _EndpointState, client: httpx.AsyncClient) -> None:
         while True:
@@ -415,7 +474,7 @@ class Monitor:
 
     def _new_poller(self) -> Poller:
         return Poller(
-            self.config.endpoints,
+            [ep for ep in self.config.endpoints if ep.source == "metrics"],
             self._on_result,
             interval=self.interval,
             concurrency=self.config.monitor.concurrency,
@@ -435,25 +494,102 @@ class Monitor:
         with self._lock:
             state.status = processed.status
             state.error = processed.error
-            name = state.config.name
             if processed.derived is not None and processed.scrape is not None:
                 state.previous = processed.scrape
-                state.derived = processed.derived
                 state.good += 1
-                state.last_ok = processed.scrape.at
-                per_model = processed.derived.models
-                models = sorted(per_model) if len(per_model) > 1 else []
-                state.models = models
-                self.buffers.append(name, None, processed.scrape.at, processed.derived.metrics)
-                for model in models:
-                    self.buffers.append(name, model, processed.scrape.at,
-                                       processed.derived.models[model])
+                self._store(state, processed.scrape.at, processed.derived)
             else:
-                # A gap in every series of the endpoint: sparklines show the outage.
-                self.buffers.append(name, None, result.started, _EMPTY)
-                for model in state.models:
-                    self.buffers.append(name, model, result.started, _EMPTY)
+                self._store(state, result.started, None)
+            if self.recorder is not None:
+                self.recorder.event("scrape", result.endpoint, result.started,
+                                    scrape_payload(result))
         return processed
+
+    def _store(self, state: _EndpointState, at: float, derived: Derived | None) -> None:
+        """Take good figures (or, with None, a gap) into the state and its series; under the
+        lock."""
+        name = state.config.name
+        if derived is None:
+            # A gap in every series of the endpoint: sparklines show the outage.
+            self.buffers.append(name, None, at, _EMPTY)
+            for model in state.models:
+                self.buffers.append(name, model, at, _EMPTY)
+            return
+        state.derived = derived
+        state.last_ok = at
+        state.models = sorted(derived.models) if len(derived.models) > 1 else []
+        self.buffers.append(name, None, at, derived.metrics)
+        for model in state.models:
+            self.buffers.append(name, model, at, derived.models[model])
+
+    # -- Prometheus-source endpoints -----------------------------------------------------------
+
+    def ingest_prometheus(self, endpoint: str, poll: PromPoll) -> None:
+        """Record one poll of a Prometheus-source endpoint as :meth:`ingest` records a scrape
+        (thread-safe), and hand it to the recorder when there is one."""
+        state = self._states[endpoint]
+        with self._lock:
+            state.status = poll.status
+            state.error = poll.error
+            if poll.status == STATUS_UP:
+                state.good = max(2, state.good + 1)  # a Prometheus poll has rates at once
+                self._store(state, poll.at, Derived(poll.metrics, poll.models))
+            else:
+                self._store(state, poll.at, None)
+            if self.recorder is not None:  # under the lock, as ingest: events in state order
+                self.recorder.event("prometheus", endpoint, poll.at, poll.to_json())
+
+    async def backfill_prometheus(self, endpoint: str, source: PromSource, seconds: float) -> int:
+        """Fill the endpoint's series with the server's history of the last ``seconds`` (before
+        its first poll: series are oldest first); returns the points loaded, 0 when the query
+        failed (logged: the polls show the endpoint's state)."""
+        try:
+            polls = await source.backfill(seconds)
+        except PromError as exc:
+            _log.warning("no history from Prometheus for %s: %s", endpoint, exc)
+            return 0
+
+        def load() -> int:
+            for poll in polls:
+                with self._lock:  # per point: snapshots on the loop wait for one at most
+                    self.buffers.append(endpoint, None, poll.at, poll.metrics)
+                    if len(poll.models) > 1:
+                        for model, metrics in poll.models.items():
+                            self.buffers.append(endpoint, model, poll.at, metrics)
+            return len(polls)
+
+        return await asyncio.to_thread(load)
+
+    def _prom_source(self, st: _EndpointState, client: httpx.AsyncClient) -> PromSource:
+        return PromSource(st.config, st.preset, interval=self.interval, client=client,
+                          clock=self._clock)
+
+    async def _prometheus_loop(self, st: _EndpointState, client: httpx.AsyncClient) -> None:
+        """Backfill, then poll every interval (re-armed when a poll ends; backoff on failures,
+        as the Poller does; ``poll_now`` wakes it)."""
+        name = st.config.name
+        source = self._prom_source(st, client)
+        wake = self._prom_wake[name] = asyncio.Event()
+        if st.config.backfill > 0:
+            await self.backfill_prometheus(name, source, st.config.backfill)
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            begun = loop.time()
+            delay = self.interval
+            if not self._paused:
+                poll = await source.poll()
+                await asyncio.to_thread(self.ingest_prometheus, name, poll)
+                if self._dirty is not None:
+                    self._dirty.set()
+                failures = 0 if poll.status == STATUS_UP else failures + 1
+                delay = backoff_delay(self.interval, failures, max(8 * self.interval, 30.0))
+            try:
+                async with asyncio.timeout(max(0.0, begun + delay - loop.time())):
+                    await wake.wait()
+            except TimeoutError:
+                pass
+            wake.clear()
 
     async def _publisher(self) -> None:
         assert self._dirty is not None
@@ -495,13 +631,16 @@ class Monitor:
                 _log.exception("snapshot subscriber failed")
         return snap
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, *, tick: bool = False) -> Snapshot:
         """The current state of every endpoint (and model) as one immutable Snapshot, with the
-        alerts of the last evaluation."""
+        alerts of the last evaluation; ``tick``: the one the alerts are evaluated on (recorded
+        under the lock, so that a recording has every input before or after it as it was)."""
         now = self._clock()
         rows: list[RowSnapshot] = []
         with self._lock:
             self._tick += 1
+            if tick and self.recorder is not None:
+                self.recorder.event("tick", None, now, {})
             for st in self._states.values():
                 status = status_at(st.last_ok, st.status, now, self.interval)
                 derived = st.derived

@@ -1,15 +1,17 @@
 """One endpoint's inference records: feed → window → drift against the baseline, and quality.
 
-Textual-free. ``poll`` does the network I/O on the event loop (async httpx) or in a thread (a tailed
-file); ``evaluate`` does the numpy/scipy work and is meant for a worker thread. A per-tracker lock
-serialises the window between them, so a tracker may be driven from any thread, one call at a time.
+Textual-free. ``fetch`` does the network I/O on the event loop (async httpx) or in a thread (a
+tailed file); ``add`` puts what it read into the window and ``evaluate`` does the numpy/scipy work,
+both meant for a worker thread. A per-tracker lock serialises the window between them, so a tracker
+may be driven from any thread, one call at a time. Fetching apart from adding is what lets a
+recording keep each poll's items and a replay add them again (:mod:`mmtui.recording`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +32,11 @@ from mmtui.feeds.records import (
 from mmtui.names import DRIFT_PREFIX, DRIFT_SHARE, Metrics
 from mmtui.stats.columns import CATEGORICAL, NUMERIC, to_float, to_labels
 from mmtui.stats.concept import ConceptDrift, QualityReport, task_of_kind
-from mmtui.stats.drift import DriftResult, FeatureDrift, compute_drift
+from mmtui.stats.drift import DriftResult, FeatureDrift
 from mmtui.stats.features import NumericProfile
 from mmtui.stats.histogram import histogram_pair
 from mmtui.stats.profile import Profile, ProfileError, build_profile, load_profile
+from mmtui.stats.streaming import DriftStream
 from mmtui.stats.window import RecordWindow
 
 DATA_SUFFIXES = (".csv", ".ndjson", ".jsonl", ".json")
@@ -44,8 +47,20 @@ class BaselineError(ValueError):
     """The endpoint's baseline cannot be loaded; one line naming the file."""
 
 
-def load_baseline(endpoint: EndpointConfig) -> Profile | None:
-    """The endpoint's baseline profile: a profile file, or validation data profiled in memory."""
+Baseline = Profile | BaselineError | None
+"""An endpoint's baseline as loaded: the profile, why it could not be loaded, or none configured."""
+
+
+def load_baseline(
+    endpoint: EndpointConfig, loaded: Mapping[str, Baseline] | None = None
+) -> Profile | None:
+    """The endpoint's baseline profile: a profile file, or validation data profiled in memory;
+    from ``loaded`` (a replay's, kept in its recording) when it has the endpoint."""
+    if loaded is not None and endpoint.name in loaded:
+        given = loaded[endpoint.name]
+        if isinstance(given, BaselineError):
+            raise given
+        return given
     if endpoint.baseline is None:
         return None
     path = Path(endpoint.baseline)
@@ -106,35 +121,57 @@ class RecordsTracker:
             endpoint.records_url, headers=endpoint.headers, parser=parser,
             timeout=endpoint.timeout,
         )
+        self._clock = clock
+        self._at: float | None = None
+        """The time ``evaluate`` runs as of, while it runs (the window's age cut)."""
         self.window = RecordWindow(
-            endpoint.window, max_age=endpoint.window_age, profile=profile, clock=clock
+            endpoint.window, max_age=endpoint.window_age, profile=profile, clock=self._now
         )
+        self._drift: DriftStream | None = None
+        """The window's drift, updated from the records that entered and left it."""
         self.concept: ConceptDrift | None = None
         if profile is not None and profile.task is not None:
             self.concept = ConceptDrift.from_profile(profile, positive=endpoint.positive)
         self._baseline_error = baseline_error
         self._feed_error: str | None = None
+        self._stats = self.feed.stats
         self._dirty = True
         self._last: RecordsView | None = None
 
-    async def poll(self, client: httpx.AsyncClient) -> int:
-        """Read what is new into the window; returns the number of items read."""
+    def baseline(self) -> Baseline:
+        """The baseline as loaded, or why it could not be (what a recording keeps)."""
+        if self._baseline_error is not None:
+            return BaselineError(self._baseline_error)
+        return self.profile
+
+    def _now(self) -> float:
+        at = self._at
+        return self._clock() if at is None else at
+
+    async def fetch(self, client: httpx.AsyncClient) -> tuple[list[Item], str | None]:
+        """What is new on the feed, or no items and why the feed cannot be read."""
         try:
             if isinstance(self.feed, HttpRecordsFeed):
-                items = await self.feed.poll(client)
-            else:
-                items = await asyncio.to_thread(self.feed.poll)
+                return await self.feed.poll(client), None
+            return await asyncio.to_thread(self.feed.poll), None
         except RecordsFeedError as exc:
-            self._feed_error = str(exc)
-            self._dirty = True
-            return 0
-        self._feed_error = None
-        if items:
-            await asyncio.to_thread(self._add, items)
+            return [], str(exc)
+
+    async def poll(self, client: httpx.AsyncClient) -> int:
+        """Read what is new into the window; returns the number of items read."""
+        items, error = await self.fetch(client)
+        await asyncio.to_thread(self.add, items, error=error, stats=self.feed.stats)
         return len(items)
 
-    def _add(self, items: Iterable[Item]) -> None:
+    def add(self, items: Sequence[Item], *, error: str | None, stats: FeedStats) -> None:
+        """Put one poll's items into the window, with the feed's error (None: it was read) and
+        its counts after that poll (blocking: numpy)."""
         with self._lock:
+            if items or error is not None or (error, stats) != (self._feed_error, self._stats):
+                self._dirty = True
+            self._feed_error, self._stats = error, stats
+            if not items:
+                return
             labelled = self.window.add(items)
             if self.concept is None and labelled:
                 kind = self.window.target_kind()
@@ -142,7 +179,6 @@ class RecordsTracker:
                     self.concept = ConceptDrift(task_of_kind(kind), positive=self.endpoint.positive)
             if self.concept is not None and labelled:
                 self.concept.observe(labelled)
-            self._dirty = True
 
     def histogram(self, feature: str, bins: int = 20) -> FeatureHistogram | None:
         """The feature's reference-vs-current histogram over the window (numpy; off the loop)."""
@@ -163,29 +199,43 @@ class RecordsTracker:
         with self._lock:
             return (self.profile, self.window.table()) if len(self.window) else None
 
-    def evaluate(self) -> RecordsView:
-        """Drift of the window against the baseline, and windowed quality (numpy; off the loop)."""
+    def evaluate(self, at: float | None = None) -> RecordsView:
+        """Drift of the window against the baseline, and windowed quality (numpy; off the loop).
+
+        ``at`` is the time the window's ``window_age`` is cut at (default: the clock's now); a
+        replay passes the recorded one, so that the same records are in the window.
+        """
         with self._lock:
             if not self._dirty and self._last is not None:
                 return self._last
-            n = len(self.window)
-            drift = None
-            if self.profile is not None and n:
-                drift = compute_drift(self.profile, self.window.table())
-            quality = self.concept.evaluate(self.window) if self.concept is not None else None
-            error = self._baseline_error or self._feed_error
-            status = "error" if error else ("ok" if n else "waiting")
-            view = RecordsView(
-                status=status,
-                error=error,
-                records=n,
-                labeled=quality.n_labeled if quality is not None else 0,
-                feed=self.feed.stats,
-                drift=drift,
-                quality=quality,
-            )
-            self._last, self._dirty = view, False
-            return view
+            self._at = at
+            try:
+                return self._evaluate()
+            finally:
+                self._at = None
+
+    def _evaluate(self) -> RecordsView:
+        """The work of :meth:`evaluate`, with the lock held."""
+        n = len(self.window)
+        drift = None
+        if self.profile is not None and n:
+            if self._drift is None:
+                self._drift = DriftStream(self.profile)
+            drift = self._drift.update(self.window)
+        quality = self.concept.evaluate(self.window) if self.concept is not None else None
+        error = self._baseline_error or self._feed_error
+        status = "error" if error else ("ok" if n else "waiting")
+        view = RecordsView(
+            status=status,
+            error=error,
+            records=n,
+            labeled=quality.n_labeled if quality is not None else 0,
+            feed=self._stats,
+            drift=drift,
+            quality=quality,
+        )
+        self._last, self._dirty = view, False
+        return view
 
 
 def _bin_label(lo: float, hi: float) -> str:

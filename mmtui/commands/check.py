@@ -13,6 +13,12 @@ cron runs: an alert pending in one run fires in a later run once its condition h
 ``--duration S`` runs the live loop for S seconds (rules evaluated every interval, as in the TUI)
 and reports the state at the end.
 
+``--record FILE`` (and ``mmtui record FILE``, which runs the live loop until Ctrl-C unless given
+``--once`` or ``--duration``) writes every poll and tick to a new recording
+(:mod:`mmtui.recording`) that ``mmtui replay`` plays back. With a recording, Ctrl-C (or SIGTERM)
+ends the run normally: the recording is finished and the state reported. A recording that
+cannot be created or written is an error (exit 2), after the report.
+
 Notifications are delivered before the command exits, retries included, for at most
 :data:`DRAIN_TIMEOUT` seconds; how many were still undelivered then is said on stderr (every
 delivery that ended, well or not, is in the event log: ``mmtui alerts history``). The JSON
@@ -27,7 +33,9 @@ import asyncio
 import contextlib
 import json
 import math
+import signal
 import sys
+import time
 from typing import Any, Final
 
 from mmtui import paths
@@ -37,6 +45,7 @@ from mmtui.cli import error
 from mmtui.config import Config, ConfigError, load_config, parse_duration
 from mmtui.monitor import Monitor
 from mmtui.names import Metrics
+from mmtui.recording import Recorder, RecordingError
 from mmtui.snapshot import Snapshot
 
 ONCE_GAP: Final = 2.0
@@ -71,41 +80,69 @@ def run(args: argparse.Namespace) -> int:
             return error(f"--duration: {exc}")
         if duration <= 0:
             return error(f"--duration: expected a duration > 0, got {args.duration!r}")
+    record: str | None = getattr(args, "record", None)
+    forever = args.command == "record" and duration is None and not args.once
     try:
         store = Store(state_path(args.state, config))
     except StoreError as exc:
         return error(str(exc))
+    recorder = None
     try:
-        snap, undelivered = asyncio.run(_check(config, store, duration))
-    except StoreError as exc:
+        if record is not None:
+            recorder = Recorder.create(record)
+        snap, undelivered = asyncio.run(_check(config, store, duration, recorder, forever))
+    except (StoreError, RecordingError) as exc:
         return error(str(exc))
     finally:
+        if recorder is not None:
+            recorder.close()
         with contextlib.suppress(StoreError):  # the run's outcome matters more than a flush
             store.close()
     if args.format == "json":
         json.dump(document(snap), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        _print_text(snap)
+        print_text(snap)
     if undelivered:
         print(f"mmtui: warning: {undelivered} notifications not delivered within "
               f"{DRAIN_TIMEOUT:g}s (see `mmtui alerts history`)", file=sys.stderr)
+    if recorder is not None:
+        if recorder.failed is not None:
+            return error(recorder.failed)
+        print(f"mmtui: recorded {recorder.ticks} ticks to {recorder.path}", file=sys.stderr)
     return 1 if any(unhandled(a) for a in snap.alerts) else 0
 
 
-async def _check(config: Config, store: Store, duration: float | None) -> tuple[Snapshot, int]:
+async def _check(
+    config: Config, store: Store, duration: float | None, recorder: Recorder | None = None,
+    forever: bool = False,
+) -> tuple[Snapshot, int]:
     """Poll and evaluate, deliver the notifications; the last snapshot and how many notifications
-    were left undelivered."""
+    were left undelivered. ``forever``: the live loop until Ctrl-C."""
     service = AlertService(config, store=store)
-    monitor = Monitor(config, alerts=service)
+    monitor = Monitor(config, alerts=service, recorder=recorder)
     try:
-        if duration is None:
+        if recorder is not None:
+            await asyncio.to_thread(recorder.start, config, baselines=monitor.baselines(),
+                                    store=store, at=time.time())
+        if duration is None and not forever:
             await monitor.poll_once()  # no rates yet: not evaluated (Monitor: warm)
             await asyncio.sleep(min(config.monitor.interval, ONCE_GAP))
             snap = await monitor.poll_once()
         else:
             task = asyncio.create_task(monitor.run())
-            done, _ = await asyncio.wait({task}, timeout=duration)
+            current = asyncio.current_task()
+            stop = recorder is not None and current is not None and _stop_on_sigterm(current)
+            try:
+                done, _ = await asyncio.wait({task}, timeout=duration)
+            except asyncio.CancelledError:  # Ctrl-C (asyncio.run cancels this task) or SIGTERM
+                if recorder is None or current is None:
+                    raise
+                current.uncancel()  # handled: the run goes on to report
+                done = set()
+            finally:
+                if stop:
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
             if task in done:
                 task.result()  # it stopped by itself: raise what stopped it
             task.cancel()
@@ -116,6 +153,16 @@ async def _check(config: Config, store: Store, duration: float | None) -> tuple[
     finally:
         await service.aclose()
     return snap, left
+
+
+def _stop_on_sigterm(task: asyncio.Task[Any]) -> bool:
+    """Let SIGTERM (``kill``, ``timeout``, a service manager) end a recording run as Ctrl-C does;
+    False where signal handlers cannot be set (not the main thread, Windows)."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return False
+    return True
 
 
 def clean(metrics: Metrics) -> dict[str, float | None]:
@@ -157,7 +204,7 @@ def _figures(metrics: Metrics) -> list[str]:
     return out
 
 
-def _print_text(snap: Snapshot) -> None:
+def print_text(snap: Snapshot) -> None:
     from mmtui.commands.alerts import alert_lines
 
     rows = [r for r in snap.rows if r.model is None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.widget import Widget
 
 
@@ -34,11 +34,25 @@ class StatusBar(Widget):
     """Whether polling is paused."""
     problem: reactive[str] = reactive("")
     """Why the monitor stopped, when it did; empty while it runs."""
+    replay: reactive[str] = reactive("")
+    """Where a replay is (``REPLAY t=… (k/n)``); empty when the data is live."""
+
+    def on_mount(self) -> None:
+        # A replay's app (mmtui.ui.replay_app) has a ``replay`` reactive: every bar follows it.
+        if isinstance(getattr(type(self.app), "replay", None), Reactive):
+            self.watch(self.app, "replay", self._set_replay)
+
+    def _set_replay(self, text: str) -> None:
+        self.replay = text
 
     def render(self) -> Text:
         title = self.get_component_rich_style("status-bar--title")
         alert = self.get_component_rich_style("status-bar--alert")
-        text = Text.assemble(("mmtui", title), "  ", self.summary)
+        text = Text.assemble(("mmtui", title), "  ")
+        if self.replay:
+            text.append(f" {self.replay} ", alert)
+            text.append("  ")
+        text.append(self.summary)
         if self.paused:
             text.append("  ")
             text.append(" PAUSED ", alert)
