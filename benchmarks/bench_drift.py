@@ -13,13 +13,9 @@ Run as ``.venv/bin/python benchmarks/bench_drift.py [--rows N ...] [--rounds K]`
   one), taking turns within each round so a busy machine slows both alike; the ratio of the
   medians and the median of the per-round ratios;
 
-then the streaming figures, a 5,000-row window (25 features) against the 100k-row profile:
-
-- the update the monitor makes each poll: a ``RecordWindow`` of 5,000 records slides by
-  ``--slide`` records (250 by default: 125 records/s at a 2 s interval), then
-  ``DriftStream.update`` (what ``RecordsTracker.evaluate`` runs) gives its drift; timed is the
-  update, not the parsing of the records into the window (a feed's cost, printed apart);
-- a fresh ``compute_drift`` of a 5,000-row window, over many windows (two threads and one).
+then the streaming figure: one ``compute_drift`` of a 5,000-row window (25 features) against the
+100k-row profile (what ``RecordsTracker.evaluate`` runs after each poll), over many windows (on
+two threads and on one).
 
 Nothing here asserts timings.
 """
@@ -45,12 +41,9 @@ sys.path.insert(0, str(HERE))
 
 from drift_data import drifted_columns, make_dataset  # noqa: E402
 
-from mmtui.feeds.records import Record  # noqa: E402
 from mmtui.stats import compare  # noqa: E402
 from mmtui.stats.drift import compute_drift  # noqa: E402
-from mmtui.stats.profile import Profile, build_profile, load_profile, save_profile  # noqa: E402
-from mmtui.stats.streaming import DriftStream  # noqa: E402
-from mmtui.stats.window import RecordWindow  # noqa: E402
+from mmtui.stats.profile import build_profile, load_profile, save_profile  # noqa: E402
 
 WINDOW = 5_000
 
@@ -171,43 +164,10 @@ def bench_size(rows: int, rounds: int) -> None:
     )
 
 
-def bench_sliding(profile: Profile, current: dict[str, np.ndarray], slide: int, updates: int) -> None:
-    names = list(current)
-    rows = WINDOW + slide * (updates + 1)
-    columns = [current[name][:rows].tolist() for name in names]
-    records = [
-        Record(str(i), float(i), dict(zip(names, values, strict=True)), 0.0)
-        for i, values in enumerate(zip(*columns, strict=True))
-    ]
-    window = RecordWindow(WINDOW, profile=profile)
-    window.add(records[:WINDOW])
-    stream = DriftStream(profile)
-    stream.update(window)
-    adds: list[float] = []
-    times: list[float] = []
-    for k in range(updates):
-        start = WINDOW + k * slide
-        batch = records[start : start + slide]
-        t0 = time.perf_counter()
-        window.add(batch)
-        t1 = time.perf_counter()
-        stream.update(window)
-        times.append(time.perf_counter() - t1)
-        adds.append(t1 - t0)
-    ms = np.array(times) * 1e3
-    print(
-        f"DriftStream.update, window sliding by {slide}: median {np.median(ms):.2f} ms, best "
-        f"{ms.min():.2f} ms, p90 {np.percentile(ms, 90):.2f} ms over {updates} updates "
-        f"(counted afresh {stream.recounts}x); RecordWindow.add of the {slide} records: median "
-        f"{np.median(adds) * 1e3:.2f} ms"
-    )
-
-
-def bench_streaming(windows: int, slide: int) -> None:
+def bench_streaming(windows: int) -> None:
     print(f"\n--- streaming: a {WINDOW:,}-row window x 25 features against a 100k-row profile")
     reference, current = make_dataset(100_000, seed=0)
     profile = build_profile(reference)
-    bench_sliding(profile, current, slide, windows)
     starts = np.random.default_rng(1).integers(0, 100_000 - WINDOW, size=windows)
     slices = [{k: v[s : s + WINDOW] for k, v in current.items()} for s in starts.tolist()]
     compute_drift(profile, slices[0])  # builds the per-profile plan once
@@ -229,12 +189,11 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--rounds", type=int, default=5, help="timing rounds per size")
     parser.add_argument("--windows", type=int, default=300, help="streaming windows timed")
-    parser.add_argument("--slide", type=int, default=250, help="records entering per update")
     args = parser.parse_args()
     print(machine())
     for rows in args.rows:
         bench_size(rows, args.rounds if rows <= 200_000 else max(1, args.rounds // 2))
-    bench_streaming(args.windows, args.slide)
+    bench_streaming(args.windows)
     print()
     print(machine())
     return 0

@@ -32,11 +32,10 @@ from mmtui.feeds.records import (
 from mmtui.names import DRIFT_PREFIX, DRIFT_SHARE, Metrics
 from mmtui.stats.columns import CATEGORICAL, NUMERIC, to_float, to_labels
 from mmtui.stats.concept import ConceptDrift, QualityReport, task_of_kind
-from mmtui.stats.drift import DriftResult, FeatureDrift
+from mmtui.stats.drift import DriftResult, FeatureDrift, compute_drift
 from mmtui.stats.features import NumericProfile
 from mmtui.stats.histogram import histogram_pair
 from mmtui.stats.profile import Profile, ProfileError, build_profile, load_profile
-from mmtui.stats.streaming import DriftStream
 from mmtui.stats.window import RecordWindow
 
 DATA_SUFFIXES = (".csv", ".ndjson", ".jsonl", ".json")
@@ -127,8 +126,6 @@ class RecordsTracker:
         self.window = RecordWindow(
             endpoint.window, max_age=endpoint.window_age, profile=profile, clock=self._now
         )
-        self._drift: DriftStream | None = None
-        """The window's drift, updated from the records that entered and left it."""
         self.concept: ConceptDrift | None = None
         if profile is not None and profile.task is not None:
             self.concept = ConceptDrift.from_profile(profile, positive=endpoint.positive)
@@ -219,9 +216,7 @@ class RecordsTracker:
         n = len(self.window)
         drift = None
         if self.profile is not None and n:
-            if self._drift is None:
-                self._drift = DriftStream(self.profile)
-            drift = self._drift.update(self.window)
+            drift = compute_drift(self.profile, self.window.table())
         quality = self.concept.evaluate(self.window) if self.concept is not None else None
         error = self._baseline_error or self._feed_error
         status = "error" if error else ("ok" if n else "waiting")

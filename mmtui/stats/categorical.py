@@ -60,11 +60,11 @@ def compare_categorical_batch(
     """Compare each unicode column with the plan's profile of the same index."""
     current = np.zeros_like(plan.reference)
     for i, labels in enumerate(columns):
-        current[i] = plan_counts(plan, i, labels)
-    return compare_counts(plan, current)
+        current[i] = _plan_counts(plan, i, labels)
+    return _compare_counts(plan, current)
 
 
-def plan_counts(plan: CategoricalPlan, i: int, labels: np.ndarray) -> np.ndarray:
+def _plan_counts(plan: CategoricalPlan, i: int, labels: np.ndarray) -> np.ndarray:
     """The current counts of ``labels`` in the layout of the plan's row ``i``: per level, then
     values matching no level, then missing values."""
     counts, unmatched, missing = level_counts(plan.profiles[i], labels)
@@ -74,7 +74,7 @@ def plan_counts(plan: CategoricalPlan, i: int, labels: np.ndarray) -> np.ndarray
     return row
 
 
-def compare_counts(plan: CategoricalPlan, current: np.ndarray) -> list[Comparison]:
+def _compare_counts(plan: CategoricalPlan, current: np.ndarray) -> list[Comparison]:
     """Compare current counts (one row per profile, in the plan's layout) with the plan's."""
     psi, js = psi_js_rows(plan.reference, current)
     statistic, dof = chi2_rows(plan.reference[:, :-1], current[:, :-1])

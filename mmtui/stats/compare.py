@@ -1,8 +1,10 @@
 """Compare every feature of a profile with a current table, numeric ones batched.
 
-Tables of some size use two cores: the categorical features (and, on large tables, part of the
-numeric ones) go to a worker thread while the calling thread does the numeric ones; numpy's
-sorts, searches, string comparisons and array arithmetic release the GIL.
+Tables of some size use two cores; numpy's sorts, searches, string comparisons and array
+arithmetic release the GIL. A worker thread sorts half of the numeric columns and places the
+profile's edges among their values while the calling thread does the other half, then goes on
+to the categorical features while the calling thread computes the numeric statistics (on large
+tables the worker takes whole numeric features instead, statistics included).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from mmtui.stats.categorical import cached_categorical_plan, compare_categorical
 from mmtui.stats.columns import to_float, to_labels
 from mmtui.stats.comparison import Comparison
 from mmtui.stats.features import CategoricalProfile, NumericProfile
-from mmtui.stats.numeric import cached_plan, compare_numeric_batch
+from mmtui.stats.numeric import Located, cached_plan, compare_numeric_batch
 from mmtui.stats.profile import Profile
 
 if TYPE_CHECKING:  # concurrent.futures (and logging) load only when a table is large
@@ -58,15 +60,31 @@ def compare_features(
         return compare_categorical_batch(plan, labels)
 
     parallel = (os.cpu_count() or 1) > 1 and rows * len(profile.features) >= PARALLEL_VALUES
-    if not parallel or not numeric or (not categorical and rows * len(numeric) < SPLIT_VALUES):
+    if not parallel or len(numeric) < 2:
         done = numbers(0, len(numeric)) + categories()
-    else:
-        share = len(numeric)
-        if rows * len(numeric) >= SPLIT_VALUES:
-            share = round((len(numeric) + CATEGORICAL_WEIGHT * len(categorical)) / 2)
-            share = min(max(share, 1), len(numeric))
+    elif rows * len(numeric) >= SPLIT_VALUES:
+        share = round((len(numeric) + CATEGORICAL_WEIGHT * len(categorical)) / 2)
+        share = min(max(share, 1), len(numeric))
         worker = _submit(lambda: numbers(share, len(numeric)) + categories())
         done = numbers(0, share) + worker.result()
+    else:
+        located = Located(cached_plan(numeric, rows, profile.cache), columns)
+        half = located.features // 2
+        halved = threading.Event()
+
+        def work() -> list[Comparison]:
+            try:
+                located.locate(half, located.features)
+            finally:
+                halved.set()
+            return categories()
+
+        worker = _submit(work)
+        located.locate(0, half)
+        halved.wait()
+        if worker.done() and worker.exception() is not None:
+            worker.result()  # raises the worker's error
+        done = located.compare() + worker.result()
     names = [f.name for f in numeric] + [f.name for f in categorical]
     return dict(zip(names, done, strict=True))
 

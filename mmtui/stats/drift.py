@@ -177,16 +177,16 @@ def compute_drift(
         A parameter is out of range, a method is unknown for its feature, columns differ in
         length, or a numeric feature's column holds text that is not a number.
     """
-    chosen = validate_params(profile, alpha, correction, drift_share, methods)
+    chosen = _validate(profile, alpha, correction, drift_share, methods)
     lengths = {len(v) for v in table.values()}
     if len(lengths) > 1:
         raise ValueError(f"columns differ in length: {sorted(lengths)}")
     n_current = lengths.pop() if lengths else 0
     compared = compare_features(profile, table, n_current)
-    return judge(profile, compared, n_current, alpha, correction, drift_share, chosen)
+    return _judge(profile, compared, n_current, alpha, correction, drift_share, chosen)
 
 
-def validate_params(
+def _validate(
     profile: Profile,
     alpha: float,
     correction: str,
@@ -203,7 +203,7 @@ def validate_params(
     return _methods(profile, methods or {})
 
 
-def judge(
+def _judge(
     profile: Profile,
     compared: Mapping[str, Comparison],
     n_current: int,
@@ -212,8 +212,8 @@ def judge(
     drift_share: float = 0.5,
     chosen: Mapping[str, tuple[str, float | None]] | None = None,
 ) -> DriftResult:
-    """The verdicts of :func:`compute_drift` on every feature's comparison (already computed,
-    e.g. by :class:`mmtui.stats.streaming.DriftStream`); parameters as there, validated."""
+    """The verdicts of :func:`compute_drift` on every feature's comparison; parameters as
+    there, validated."""
     chosen = chosen or {}
     verdicts = [
         _verdict(feature, compared[name], chosen.get(name))

@@ -140,39 +140,86 @@ class NumericPlan:
 
 def compare_numeric_batch(plan: NumericPlan, columns: Sequence[np.ndarray]) -> list[Comparison]:
     """Compare each float64 column (equal lengths) with the plan's profile of the same index."""
-    f = len(columns)
-    if f == 0:
+    if not columns:
         return []
-    rows = len(columns[0])
-    buffer = np.empty((f, rows + 1))  # column 0 stays 0 for the running sums
-    buffer[:, 0] = 0.0
-    x = buffer[:, 1:]
-    for i, column in enumerate(columns):
-        x[i] = column
-    x.sort(axis=1)  # NaN last in every row
-    return compare_sorted(plan, buffer, _valid(x), rows)
+    located = Located(plan, columns)
+    located.locate(0, located.features)
+    return located.compare()
 
 
-def compare_sorted(
-    plan: NumericPlan, buffer: np.ndarray, m: np.ndarray, rows: int
-) -> list[Comparison]:
-    """Compare sorted columns with the plan's profiles: ``buffer[i, 0]`` is 0, then come the
-    ``m[i]`` finite values of column ``i`` in ascending order, then NaN up to ``rows`` (the
-    column's length, missing values included). ``buffer`` is overwritten (running sums)."""
+class Located:
+    """Columns copied into one buffer, then, row range by row range, sorted and the plan's
+    edges placed among their values (:meth:`locate`; two threads may take disjoint ranges:
+    numpy's sort and search run without the GIL), then compared (:meth:`compare`).
+
+    ``buffer[i, 0]`` is 0, then come column ``i``'s values, in ascending order once located
+    (NaN last); it becomes the running sums. ``m[i]``: column ``i``'s finite values; ``pl``
+    (``pr``): how many are below (at or below) each edge.
+    """
+
+    def __init__(self, plan: NumericPlan, columns: Sequence[np.ndarray]) -> None:
+        self.plan = plan
+        self.features = f = len(columns)
+        self.rows = rows = len(columns[0]) if f else 0
+        self.buffer = np.empty((f, rows + 1))
+        self.buffer[:, 0] = 0.0
+        x = self.buffer[:, 1:]
+        for i, column in enumerate(columns):
+            x[i] = column
+        self.m = np.zeros(f, np.int64)
+        self.pl = np.zeros((f, plan.edges.shape[1]), np.int64)
+        self.searched = np.zeros(f, bool)
+        """Rows whose edges were looked up among their values (ties are found afterwards)."""
+        self.counted: dict[int, np.ndarray] = {}
+        """Rows counted the other way round whose ``pr`` differs from ``pl``."""
+
+    def locate(self, lo: int, hi: int) -> None:
+        """Sort rows ``lo:hi`` and place the edges among their values."""
+        plan, x = self.plan, self.buffer[lo:hi, 1:]
+        x.sort(axis=1)  # NaN last in every row
+        m = self.m[lo:hi] = _valid(x)
+        for j in np.flatnonzero((m > 0) & (plan.n[lo:hi] > 0)).tolist():
+            i, mi = lo + j, int(m[j])
+            used = int(plan.k[i])
+            values = x[j, :mi]
+            if mi >= 2 * used:
+                self.pl[i, :used] = np.searchsorted(values, plan.edges[i, :used], side="left")
+                self.searched[i] = True
+                continue
+            row_pl, row_pr = _current_cdf(plan.edges[i, :used], values)
+            self.pl[i, :used] = row_pl
+            if row_pr is not row_pl:
+                self.counted[i] = row_pr
+
+    def compare(self) -> list[Comparison]:
+        """The comparisons, once every row is located; overwrites the buffer."""
+        return _statistics(self)
+
+
+def _statistics(located: Located) -> list[Comparison]:
+    plan, buffer, m, rows = located.plan, located.buffer, located.m, located.rows
     f = len(m)
     x = buffer[:, 1:]
-    k = plan.edges.shape[1]
-    pl = np.zeros((f, k), np.int64)
+    pl = located.pl
     pr = pl  # a separate array once some current value equals an edge
+    if located.counted:
+        pr = pl.copy()
+        for i, row_pr in located.counted.items():
+            pr[i, : len(row_pr)] = row_pr
     active = (m > 0) & (plan.n > 0)
-    for i in np.flatnonzero(active).tolist():
-        used = int(plan.k[i])
-        row_pl, row_pr = _current_cdf(plan.edges[i, :used], x[i, : m[i]])
-        pl[i, :used] = row_pl
-        if row_pr is not row_pl and pr is pl:
-            pr = pl.copy()
-        if pr is not pl:
-            pr[i, :used] = row_pr
+    searched = np.flatnonzero(located.searched)
+    if len(searched):  # values equal to an edge, all rows at once: ``<=`` counts differ there
+        width = buffer.shape[1]
+        at = np.minimum(pl[searched], (m[searched] - 1)[:, None]) + 1 + (searched * width)[:, None]
+        tied = (buffer.reshape(-1)[at] == plan.edges[searched]) & ~plan.pad[searched]
+        for j in np.flatnonzero(tied.any(axis=1)).tolist():
+            i = int(searched[j])
+            if pr is pl:
+                pr = pl.copy()
+            row_tied = tied[j]
+            pr[i, row_tied] = np.searchsorted(
+                x[i, : m[i]], plan.edges[i, row_tied], side="right"
+            )
     last = pr[np.arange(f), np.maximum(plan.k - 1, 0)][:, None]
     if plan.pad.any():
         pl, pr = np.where(plan.pad, last, pl), (pl if pr is pl else np.where(plan.pad, last, pr))
@@ -215,17 +262,9 @@ def compare_sorted(
 
 
 def _current_cdf(edges: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of the sorted ``xs`` ``< edges[k]`` and ``<= edges[k]`` (the same array when no
-    value equals an edge)."""
-    k, m = len(edges), len(xs)
-    if m >= 2 * k:
-        pl = np.searchsorted(xs, edges, side="left")
-        tied = xs[np.minimum(pl, m - 1)] == edges
-        if not tied.any():
-            return pl, pl
-        pr = pl.copy()
-        pr[tied] = np.searchsorted(xs, edges[tied], side="right")
-        return pl, pr
+    """Counts of the sorted ``xs`` ``< edges[k]`` and ``<= edges[k]``, for fewer values than
+    edges (each value placed among the edges, then counted up)."""
+    k = len(edges)
     left = np.searchsorted(edges, xs, side="left")  # edges < x
     right = left + (edges[np.minimum(left, k - 1)] == xs)  # edges <= x
     # x <= e_k  <=>  (edges < x) <= k ;  x < e_k  <=>  (edges <= x) <= k

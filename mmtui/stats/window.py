@@ -210,26 +210,6 @@ class RecordWindow:
             for name, kind in self._kinds.items()
         }
 
-    def span(self) -> tuple[int, int] | None:
-        """Record numbers ``[first, end)`` of the records :meth:`table` returns, or None when
-        they are not a contiguous run (timestamps out of order under ``max_age``). Record
-        numbers count every record ever added, so two spans tell what entered and what left."""
-        skip, mask = self._selection()
-        if mask is not None:
-            return None
-        return self._count - min(self._count, self._cap) + skip, self._count
-
-    def columns(self, first: int, end: int) -> dict[str, np.ndarray]:
-        """Feature columns of the records numbered ``[first, end)``, which must still be stored
-        (within the last ``max_records`` added), oldest first (copies)."""
-        if not self._count - min(self._count, self._cap) <= first <= end <= self._count:
-            raise ValueError(f"records [{first}, {end}) are not in the window")
-        slots = np.arange(first, end) % self._cap
-        return {
-            name: (self._num[name] if kind == NUMERIC else self._cat[name])[slots]
-            for name, kind in self._kinds.items()
-        }
-
     def timestamps(self) -> FloatArray:
         """``ts`` of the records in the window, oldest first."""
         return self._take(self._ts, self._selection())
