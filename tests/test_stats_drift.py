@@ -23,7 +23,7 @@ from mmtui.stats.features import (
 )
 from mmtui.stats.numeric import compare_numeric
 from mmtui.stats.profile import Profile, build_profile
-from mmtui.stats.pvalues import chi2_sf, kolmogorov_sf, ks_exact_pvalue, ks_pvalue
+from mmtui.stats.pvalues import chi2_sf, kolmogorov_sf, ks_exact_pvalue, ks_pvalue, ks_pvalues
 
 RNG = np.random.default_rng(2024)
 
@@ -425,6 +425,16 @@ def test_two_threads_agree_on_ties_and_missing_values(monkeypatch: pytest.Monkey
     monkeypatch.setattr(compare, "PARALLEL_VALUES", 1)
     assert compute_drift(profile, current) == alone
     assert any(f.p_value is not None and f.p_value < 1e-6 for f in alone.features)
+
+
+def test_ks_pvalues_are_ks_pvalue_in_numpy() -> None:
+    d = np.concatenate(([0.0, -1.0], np.geomspace(1e-4, 0.9, 300)))
+    n = np.full(len(d), 100_000)
+    m = np.tile([5000, 37, 0], len(d) // 3 + 1)[: len(d)]
+    ours = ks_pvalues(d, n, m)
+    for i in range(len(d)):
+        assert ours[i] == pytest.approx(ks_pvalue(float(d[i]), int(n[i]), int(m[i])),
+                                        rel=1e-13, abs=1e-300)
 
 
 def test_batch_equals_one_feature_at_a_time() -> None:

@@ -34,7 +34,7 @@ import numpy as np
 from mmtui.stats.comparison import Comparison
 from mmtui.stats.divergence import psi_js_rows
 from mmtui.stats.features import NumericProfile
-from mmtui.stats.pvalues import EXACT_KS_MAX_PRODUCT, ks_exact_pvalue, ks_pvalue
+from mmtui.stats.pvalues import EXACT_KS_MAX_PRODUCT, ks_exact_pvalue, ks_pvalues
 
 MIN_WINDOW_EDGES = 1024
 
@@ -238,6 +238,7 @@ def _statistics(located: Located) -> list[Comparison]:
     with np.errstate(invalid="ignore"):
         w1 = _wasserstein(plan, buffer, pl, pr, m) / plan.scale
 
+    asymptotic = ks_pvalues(d, plan.n, m).tolist()
     out = []
     for i in range(f):
         n, mi = int(plan.n[i]), int(m[i])
@@ -253,7 +254,7 @@ def _statistics(located: Located) -> list[Comparison]:
             )
             p_value = ks_exact_pvalue(d_num, n, mi)
         else:
-            p_value = ks_pvalue(float(d[i]), n, mi)
+            p_value = asymptotic[i]
         if not plan.exact[i]:
             scores["ks_upper"] = float(upper[i])
         scores["wasserstein"] = max(0.0, float(w1[i]))

@@ -49,6 +49,24 @@ def ks_pvalue(d: float, n: int, m: int) -> float:
     return kolmogorov_sf(math.sqrt(n * m / (n + m)) * d)
 
 
+_JACOBI = (2.0 * np.arange(1, 8) - 1.0) ** 2
+_ALTERNATING = np.arange(1, 12, dtype=np.float64)
+_SIGNS = (-1.0) ** (_ALTERNATING - 1.0)
+
+
+def ks_pvalues(d: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """:func:`ks_pvalue` of many statistics at once (the same series, in numpy)."""
+    d, n, m = (np.asarray(a, dtype=np.float64) for a in (d, n, m))
+    valid = (n > 0) & (m > 0) & (d > 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(valid, np.sqrt(n * m / (n + m)) * d, 1.0)
+        w = -(math.pi**2) / (8.0 * x * x)
+        small = 1.0 - math.sqrt(2.0 * math.pi) / x * np.exp(w[:, None] * _JACOBI).sum(axis=1)
+        large = 2.0 * (_SIGNS * np.exp(-2.0 * np.outer(x * x, _ALTERNATING**2))).sum(axis=1)
+    p = np.clip(np.where(x < 1.0, small, large), 0.0, 1.0)
+    return np.where(valid, p, 1.0)  # type: ignore[no-any-return]
+
+
 def ks_exact_pvalue(d_num: int, n: int, m: int) -> float:
     """Exact two-sided p-value of the two-sample KS statistic ``D = d_num / (n*m)``.
 
