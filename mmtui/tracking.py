@@ -216,7 +216,9 @@ class RecordsTracker:
         n = len(self.window)
         drift = None
         if self.profile is not None and n:
-            drift = compute_drift(self.profile, self.window.table())
+            drift = compute_drift(
+                self.profile, self.window.table(), codes=self.window.codes()
+            )
         quality = self.concept.evaluate(self.window) if self.concept is not None else None
         error = self._baseline_error or self._feed_error
         status = "error" if error else ("ok" if n else "waiting")

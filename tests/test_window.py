@@ -167,3 +167,54 @@ def test_values_helpers() -> None:
 def test_parameters_are_validated(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RecordWindow(**kwargs)  # type: ignore[arg-type]
+
+
+def test_codes_place_each_value_among_the_profile_levels() -> None:
+    """Codes, matched as records arrive, say what the labels say: a level's position, k for a
+    value that is no level, k + 1 for a missing one; across ring wrap-around and age cuts."""
+    rng = np.random.default_rng(11)
+    reference = {
+        "c": rng.choice(np.array(["FR", "DE", "IT", "ES"]), 3000),
+        "n": rng.integers(0, 4, 3000).astype(np.float64),  # a low-cardinality number: categorical
+        "x": rng.normal(size=3000),
+    }
+    prof = build_profile(reference, kinds={"n": CATEGORICAL})
+    now = [900.0]
+    window = RecordWindow(400, max_age=60.0, profile=prof, clock=lambda: now[0])
+    values: list[Value] = ["FR", "DE", "IT", "ES", "PT", "", None, 3, 2.0, "x" * 300]
+    for batch in range(7):
+        window.add(
+            [
+                r(batch * 150 + i, ts=900.0 + batch * 30 + i * 0.1,
+                  c=values[int(rng.integers(len(values)))], n=int(rng.integers(-1, 5)),
+                  x=float(rng.normal()))
+                for i in range(150)
+            ]
+        )
+        now[0] = 900.0 + batch * 30 + 75  # the previous batch is partly older than 60 s
+        table, codes = window.table(), window.codes()
+        assert set(codes) == {"c", "n"}
+        for name in codes:
+            levels = list(prof.features[name].levels)  # type: ignore[union-attr]
+            k = len(levels)
+            expected = [levels.index(v) if v in levels else (k + 1 if v == "" else k)
+                        for v in table[name].tolist()]
+            assert codes[name].tolist() == expected
+    assert len(window) < 400  # the age cut is in effect
+
+
+def test_drift_from_codes_equals_drift_from_labels() -> None:
+    rng = np.random.default_rng(12)
+    reference = {"c": rng.choice(np.array(["a", "b", "c"]), 2000, p=[0.5, 0.3, 0.2]),
+                 "x": rng.normal(size=2000)}
+    prof = build_profile(reference)
+    window = RecordWindow(600, profile=prof)
+    window.add([r(i, c=str(rng.choice(["a", "b", "c", "zz", ""], p=[0.3, 0.3, 0.2, 0.1, 0.1])),
+                  x=float(rng.normal(0.3))) for i in range(900)])
+    from mmtui.stats.drift import compute_drift
+
+    coded = compute_drift(prof, window.table(), codes=window.codes())
+    assert coded == compute_drift(prof, window.table())
+    assert coded.drifted_features  # the shift and the unseen level were seen
+    with pytest.raises(ValueError, match="codes differ in length"):
+        compute_drift(prof, window.table(), codes={"c": np.zeros(3, np.int32)})

@@ -55,12 +55,24 @@ def cached_categorical_plan(
 
 
 def compare_categorical_batch(
-    plan: CategoricalPlan, columns: Sequence[np.ndarray]
+    plan: CategoricalPlan,
+    columns: Sequence[np.ndarray],
+    codes: Sequence[np.ndarray | None] = (),
 ) -> list[Comparison]:
-    """Compare each unicode column with the plan's profile of the same index."""
+    """Compare each unicode column with the plan's profile of the same index; where ``codes``
+    has the column's values as level positions already (``RecordWindow.codes``), count those."""
     current = np.zeros_like(plan.reference)
     for i, labels in enumerate(columns):
-        current[i] = _plan_counts(plan, i, labels)
+        coded = codes[i] if i < len(codes) else None
+        if coded is None:
+            current[i] = _plan_counts(plan, i, labels)
+            continue
+        k = len(plan.profiles[i].levels)
+        counts = np.bincount(coded, minlength=k + 2)
+        if len(counts) > k + 2:
+            raise ValueError(f"feature {plan.profiles[i].name!r}: a level code above {k + 1}")
+        current[i, :k] = counts[:k]
+        current[i, -2:] = counts[k:]
     return _compare_counts(plan, current)
 
 

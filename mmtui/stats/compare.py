@@ -1,10 +1,10 @@
 """Compare every feature of a profile with a current table, numeric ones batched.
 
-Tables of some size use two cores; numpy's sorts, searches, string comparisons and array
-arithmetic release the GIL. A worker thread sorts half of the numeric columns and places the
-profile's edges among their values while the calling thread does the other half, then goes on
-to the categorical features while the calling thread computes the numeric statistics (on large
-tables the worker takes whole numeric features instead, statistics included).
+Tables of some size use two cores; numpy's sorts, running sums and searches release the GIL.
+A worker thread sorts half of the numeric columns, sums them up and places the profile's edges
+among their values while the calling thread does the other half; the statistics, many small
+array operations that would only contend for the GIL, then run on the calling thread. On large
+tables the worker takes whole features instead, statistics and categorical ones included.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -35,6 +35,8 @@ SPLIT_VALUES = 500_000
 CATEGORICAL_WEIGHT = 0.6
 """The work of a categorical feature, in numeric features, for sharing the work out."""
 
+T = TypeVar("T")
+
 _CORES = os.cpu_count() or 1
 """Read once: ``os.cpu_count()`` costs 60 us a call here, 1% of a window's drift check."""
 
@@ -43,16 +45,22 @@ _pool_lock = threading.Lock()
 
 
 def compare_features(
-    profile: Profile, table: Mapping[str, np.ndarray], rows: int
+    profile: Profile,
+    table: Mapping[str, np.ndarray],
+    rows: int,
+    codes: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Comparison]:
     """Each profiled feature's :class:`Comparison` with its column of ``table``.
 
-    A column absent from ``table`` is compared as ``rows`` missing values.
+    A column absent from ``table`` is compared as ``rows`` missing values. ``codes``: categorical
+    columns already matched to their levels (``RecordWindow.codes``), counted instead.
     """
     numeric = [f for f in profile.features.values() if isinstance(f, NumericProfile)]
     categorical = [f for f in profile.features.values() if isinstance(f, CategoricalProfile)]
     columns = [_floats(table, f.name, rows) for f in numeric]
-    labels = [_labels(table, f.name, rows) for f in categorical]
+    coded = [(codes or {}).get(f.name) for f in categorical]
+    labels = [np.empty(0, "<U1") if c is not None else _labels(table, f.name, rows)
+              for f, c in zip(categorical, coded, strict=True)]
 
     def numbers(start: int, stop: int) -> list[Comparison]:
         plan = cached_plan(numeric[start:stop], rows, profile.cache)
@@ -60,7 +68,7 @@ def compare_features(
 
     def categories() -> list[Comparison]:
         plan = cached_categorical_plan(categorical, profile.cache)
-        return compare_categorical_batch(plan, labels)
+        return compare_categorical_batch(plan, labels, coded)
 
     parallel = _CORES > 1 and rows * len(profile.features) >= PARALLEL_VALUES
     if not parallel or len(numeric) < 2:
@@ -73,26 +81,15 @@ def compare_features(
     else:
         located = Located(cached_plan(numeric, rows, profile.cache), columns)
         half = located.features // 2
-        halved = threading.Event()
-
-        def work() -> list[Comparison]:
-            try:
-                located.locate(half, located.features)
-            finally:
-                halved.set()
-            return categories()
-
-        worker = _submit(work)
+        other_half = _submit(lambda: located.locate(half, located.features))
         located.locate(0, half)
-        halved.wait()
-        if worker.done() and worker.exception() is not None:
-            worker.result()  # raises the worker's error
-        done = located.compare() + worker.result()
+        other_half.result()
+        done = located.compare() + categories()
     names = [f.name for f in numeric] + [f.name for f in categorical]
     return dict(zip(names, done, strict=True))
 
 
-def _submit(work: Callable[[], list[Comparison]]) -> Future[list[Comparison]]:
+def _submit(work: Callable[[], T]) -> Future[T]:
     from concurrent.futures import ThreadPoolExecutor
 
     global _pool

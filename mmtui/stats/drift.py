@@ -155,6 +155,7 @@ def compute_drift(
     correction: str = "bonferroni",
     drift_share: float = 0.5,
     methods: Mapping[str, str] | None = None,
+    codes: Mapping[str, np.ndarray] | None = None,
 ) -> DriftResult:
     """Test every feature of ``profile`` on ``table`` and decide feature and data-set drift.
 
@@ -170,6 +171,10 @@ def compute_drift(
     methods
         Per feature: ``"ks"``/``"chi2"`` (the default per kind), ``"wasserstein"``, ``"psi"`` or
         ``"js"``, optionally with a threshold for a distance: ``"psi:0.2"``.
+    codes
+        Categorical features whose values are already matched to the profile's levels
+        (:meth:`~mmtui.stats.window.RecordWindow.codes`, done as records arrive): counted
+        instead of matching the labels of ``table`` again.
 
     Raises
     ------
@@ -182,7 +187,9 @@ def compute_drift(
     if len(lengths) > 1:
         raise ValueError(f"columns differ in length: {sorted(lengths)}")
     n_current = lengths.pop() if lengths else 0
-    compared = compare_features(profile, table, n_current)
+    if codes and any(len(c) != n_current for c in codes.values()):
+        raise ValueError(f"codes differ in length from the {n_current} rows")
+    compared = compare_features(profile, table, n_current, codes)
     return _judge(profile, compared, n_current, alpha, correction, drift_share, chosen)
 
 

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from mmtui.feeds.records import LabelUpdate, Record, Value
 from mmtui.stats.columns import CATEGORICAL, NUMERIC
+from mmtui.stats.features import CategoricalProfile
 from mmtui.stats.profile import Profile
 
 __all__ = [
@@ -148,6 +149,15 @@ class RecordWindow:
         self._kinds: dict[str, str] = {}
         self._num: dict[str, FloatArray] = {}
         self._cat: dict[str, StrArray] = {}
+        self._levels: dict[str, dict[str, int]] = {}
+        """Per categorical feature of the profile: its reference levels' positions."""
+        self._codes: dict[str, npt.NDArray[np.int32]] = {}
+        """Per categorical feature of the profile, each record's level as :meth:`codes` says."""
+        for feature in profile.features.values() if profile is not None else ():
+            if isinstance(feature, CategoricalProfile):
+                self._levels[feature.name] = {v: i for i, v in enumerate(feature.levels)}
+                missing = len(feature.levels) + 1
+                self._codes[feature.name] = np.full(max_records, missing, np.int32)
         for name, kind in (kinds or {}).items():
             self._new_column(name, kind)
         self._ts: FloatArray = np.full(max_records, np.nan)
@@ -209,6 +219,14 @@ class RecordWindow:
             name: self._take(self._num[name] if kind == NUMERIC else self._cat[name], sel)
             for name, kind in self._kinds.items()
         }
+
+    def codes(self) -> dict[str, np.ndarray]:
+        """Per categorical feature of the profile, the records' values as positions among its
+        ``k`` reference levels, ``k`` for a value that is no level, ``k + 1`` for a missing one
+        (the matching is done once, as records arrive), oldest first. For
+        :func:`~mmtui.stats.drift.compute_drift`'s ``codes``."""
+        sel = self._selection()
+        return {name: self._take(codes, sel) for name, codes in self._codes.items()}
 
     def timestamps(self) -> FloatArray:
         """``ts`` of the records in the window, oldest first."""
@@ -324,8 +342,15 @@ class RecordWindow:
             values = [r.features.get(name) for r in kept]
             if kind == NUMERIC:
                 self._num[name][slots] = as_floats(values)
-            else:
-                self._cat[name] = _put(self._cat[name], slots, values)
+                continue
+            spelled = [category(v) for v in values]
+            self._cat[name] = _put(self._cat[name], slots, spelled)
+            levels = self._levels.get(name)
+            if levels is not None:
+                other = len(levels)
+                self._codes[name][slots] = [
+                    levels.get(text, other) if text else other + 1 for text in spelled
+                ]
 
     def _discover(self, records: list[Record]) -> None:
         for r in records:
