@@ -52,6 +52,7 @@ from mmtui.feeds.poller import Poller, ScrapeResult, backoff_delay, status_at
 from mmtui.feeds.presets import Preset, get_preset
 from mmtui.feeds.promsource import PromError, PromPoll, PromSource
 from mmtui.names import (
+    DRIFT_SHARE,
     ERROR_RATE,
     LATENCY_MEAN,
     LATENCY_P95,
@@ -92,6 +93,8 @@ SPARK_METRICS = (LATENCY_P95, LATENCY_MEAN, THROUGHPUT, ERROR_RATE)
 SPARK_POINTS = 60
 HISTORY_SEED = 86400.0
 """Seconds of stored history ``run()`` loads into the series before the first poll."""
+DATASET_DRIFT_SHARE = 0.5
+"""The dataset-drift share of an endpoint no ``drift_share`` rule speaks for."""
 WARMUP_INTERVALS = 3.0
 """Intervals after which ``run()`` evaluates alerts even if some endpoint is not warm yet."""
 
@@ -428,7 +431,19 @@ class Monitor:
             profile = load_baseline(endpoint, self._baselines)
         except BaselineError as exc:
             return RecordsTracker(endpoint, None, clock=self._clock, baseline_error=str(exc))
-        return RecordsTracker(endpoint, profile, clock=self._clock)
+        return RecordsTracker(endpoint, profile, clock=self._clock,
+                              drift_share=self._dataset_drift_share(endpoint.name))
+
+    def _dataset_drift_share(self, endpoint: str) -> float:
+        """The share of drifted features at which the endpoint's data set counts as drifted:
+        the threshold of the first enabled rule on ``drift_share`` for it (so the drift table's
+        verdict and the alert agree), else :data:`DATASET_DRIFT_SHARE`."""
+        for rule in self.config.rules:
+            if (rule.enabled and rule.kind == "threshold" and rule.metric == DRIFT_SHARE
+                    and rule.op in (">", ">=") and not rule.relative
+                    and rule.threshold is not None and rule.matches_series(endpoint, None)):
+                return min(max(rule.threshold, 0.0), 1.0)
+        return DATASET_DRIFT_SHARE
 
     async def _poll_records(self, st: _EndpointState, client: httpx.AsyncClient) -> None:
         assert st.tracker is not None

@@ -110,10 +110,13 @@ class RecordsTracker:
         *,
         clock: Callable[[], float],
         baseline_error: str | None = None,
+        drift_share: float = 0.5,
     ) -> None:
         assert endpoint.records_url is not None
         self.endpoint = endpoint
         self.profile = profile
+        self.drift_share = drift_share
+        """The share of drifted features from which the data set counts as drifted."""
         self._lock = threading.Lock()
         parser = RecordsParser(feature_names=endpoint.feature_names, clock=clock)
         self.feed: HttpRecordsFeed | FileRecordsFeed = records_feed(
@@ -217,7 +220,8 @@ class RecordsTracker:
         drift = None
         if self.profile is not None and n:
             drift = compute_drift(
-                self.profile, self.window.table(), codes=self.window.codes()
+                self.profile, self.window.table(), codes=self.window.codes(),
+                drift_share=self.drift_share,
             )
         quality = self.concept.evaluate(self.window) if self.concept is not None else None
         error = self._baseline_error or self._feed_error

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmtui.config import Config, EndpointConfig, MonitorConfig, parse_config
+from mmtui.feeds.records import FeedStats, Record
 from mmtui.monitor import Monitor
 from mmtui.sim.server import SimServer
 from mmtui.snapshot import RowSnapshot, Snapshot
@@ -239,3 +240,38 @@ async def test_drift_report_written_for_an_endpoint_with_records(
     html = path.read_text()
     assert "<html" in html.lower() and "amount" in html and "merchant_category" in html
     assert monitor.write_drift_report("chat-llm", tmp_path / "reports", why="alert") is None
+
+
+def test_the_dataset_drift_verdict_follows_the_drift_share_rule(tmp_path: Path) -> None:
+    """The drift table's dataset verdict uses the threshold of the endpoint's drift_share rule
+    (the demo's 0.25), not a fixed half, so the table and the alert agree."""
+    baseline = Path(__file__).resolve().parents[1] / "sample_data" / "fraud_validation.csv"
+    endpoints = "".join(f"""
+[[endpoints]]
+name = "{name}"
+metrics_url = "http://127.0.0.1:1/metrics"
+preset = "triton"
+records_url = "{tmp_path / 'records.jsonl'}"
+baseline = "{baseline}"
+target = "label"
+prediction = "prediction"
+""" for name in ("fraud", "other"))
+    rules = """
+[[rules]]
+name = "dataset drift"
+metric = "drift_share"
+op = ">="
+threshold = 0.25
+endpoint = "fraud"
+"""
+    monitor = Monitor(parse_config(endpoints + rules, env={}))
+    header, *lines = baseline.read_text().splitlines()[:200]
+    names = header.split(",")
+    items = [Record(str(i), float(i), dict(zip(names[:-2], line.split(",")[:-2], strict=True)),
+                    line.split(",")[-2]) for i, line in enumerate(lines)]
+    thresholds = {}
+    for name in ("fraud", "other"):
+        view = monitor.ingest_records(name, items, None, FeedStats())
+        assert view.drift is not None
+        thresholds[name] = view.drift.drift_share_threshold
+    assert thresholds == {"fraud": 0.25, "other": 0.5}
