@@ -1,10 +1,10 @@
 """Compare every feature of a profile with a current table, numeric ones batched.
 
-Tables of some size use two cores; numpy's sorts, running sums and searches release the GIL.
-A worker thread sorts half of the numeric columns, sums them up and places the profile's edges
-among their values while the calling thread does the other half; the statistics, many small
-array operations that would only contend for the GIL, then run on the calling thread. On large
-tables the worker takes whole features instead, statistics and categorical ones included.
+Tables of some size use two cores; numpy's sorts, running sums, searches and string
+comparisons release the GIL. A worker thread sorts half of the numeric columns, sums them up and
+places the profile's edges among their values while the calling thread does the other half,
+then goes on to the categorical features while the calling thread computes the numeric
+statistics. On large tables the worker takes whole features instead, statistics included.
 """
 
 from __future__ import annotations
@@ -81,10 +81,21 @@ def compare_features(
     else:
         located = Located(cached_plan(numeric, rows, profile.cache), columns)
         half = located.features // 2
-        other_half = _submit(lambda: located.locate(half, located.features))
+        halved = threading.Event()
+
+        def work() -> list[Comparison]:
+            try:
+                located.locate(half, located.features)
+            finally:
+                halved.set()
+            return categories()
+
+        helper = _submit(work)
         located.locate(0, half)
-        other_half.result()
-        done = located.compare() + categories()
+        halved.wait()
+        if helper.done():
+            helper.result()  # an error in the other half
+        done = located.compare() + helper.result()
     names = [f.name for f in numeric] + [f.name for f in categorical]
     return dict(zip(names, done, strict=True))
 
