@@ -141,7 +141,7 @@ def test_loader_skips_bad_files_and_keeps_good_ones(tmp_path: Path) -> None:
 THEMES = ("dark", "light", "high-contrast", "monochrome")
 MARKS = "↑↓!~…"
 OVERVIEW_STATES = ("↑ up", "↓ down", "! error", "~ stale", "… pending", "CRIT", "warn", "FIRING",
-                   "pending", "acked by ana", "silenced", "SLO error")
+                   "pending", "ack ana", "silenced", "SLO error")
 CONSOLE_STATES = ("FIRING", "pending", "acked by ana", "silenced", "resolved", "SLO error")
 
 

@@ -171,7 +171,7 @@ async def test_pane_shows_state_in_text_and_dims_acked() -> None:
         await started(app, pilot)
         lines = pane_lines(app)
         assert "CRIT" in lines[1] and "FIRING" in lines[1] and "down · ranker" in lines[1]
-        assert "acked by ana" in lines[6] and "silenced" in lines[4]
+        assert "ack ana" in lines[6] and "silenced" in lines[4]
         assert "cpu" not in pane_text(app)  # resolved: console only
         title = str(app.screen.query_one("#alert-title", Static).content)
         assert title == "ALERTS  5 firing · 1 pending · 1 acked"
@@ -185,7 +185,7 @@ async def test_tab_a_enter_acknowledges_in_three_keys_optimistically() -> None:
         await started(app, pilot)
         await pilot.press("tab", "a", "enter")
         assert isinstance(app.screen, OverviewScreen)
-        assert "acked by" in pane_lines(app)[1] and service.calls == []
+        assert "ack " in pane_lines(app)[1] and service.calls == []
         service.release.set()
         await settle(app, pilot)
         assert service.calls == [("ack", OLD_CRIT.fingerprint, None, None)]
@@ -194,7 +194,7 @@ async def test_tab_a_enter_acknowledges_in_three_keys_optimistically() -> None:
         assert isinstance(app.source, FakeSource)
         app.source.publish(confirmed)
         await pilot.pause()
-        assert "acked by bob" in pane_text(app)
+        assert "ack bob" in pane_text(app)
 
 
 async def test_ack_prompt_takes_note_and_expiry_and_shows_a_bad_expiry() -> None:

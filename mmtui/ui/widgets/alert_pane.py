@@ -39,13 +39,13 @@ def short_who(who: str) -> str:
     return who.split("@", 1)[0] or who
 
 
-def state_text(alert: Alert) -> str:
-    """The alert's state as a word: ``FIRING``, ``pending``, ``acked by ana``, ``silenced``,
-    ``inhibited`` or ``resolved``; readable without colour."""
+def state_text(alert: Alert, *, short: bool = False) -> str:
+    """The alert's state as a word: ``FIRING``, ``pending``, ``acked by ana`` (``short``:
+    ``ack ana``), ``silenced``, ``inhibited`` or ``resolved``; readable without colour."""
     if alert.state == "resolved":
         return "resolved"
     if alert.ack is not None:
-        return f"acked by {short_who(alert.ack.by)}"
+        return f"{'ack' if short else 'acked by'} {short_who(alert.ack.by)}"
     if alert.silenced_by:
         return "silenced"
     if alert.inhibited:
@@ -113,7 +113,7 @@ def pane_rows(alerts: Sequence[Alert], now: float) -> list[Row]:
         text = "muted" if dim else ""
         cells = {
             "sev": severity_cell(alert, dim),
-            "state": Cell(state_text(alert), state_style(alert)),
+            "state": Cell(state_text(alert, short=True), state_style(alert)),
             "age": Cell(format_age(now - alert.since), text),
             "what": Cell(subject(alert), text),
         }
@@ -123,7 +123,7 @@ def pane_rows(alerts: Sequence[Alert], now: float) -> list[Row]:
 
 def pane_columns(width: int, longest_key: int) -> tuple[Column, ...]:
     """Severity, state, age, and what is left for the rule and endpoint."""
-    fixed = (Column("sev", "SEV", 4), Column("state", "STATE", 14), Column("age", "AGE", 6, True))
+    fixed = (Column("sev", "SEV", 4), Column("state", "STATE", 9), Column("age", "AGE", 6, True))
     used = sum(c.width + _PAD for c in fixed) + _PAD + _SCROLLBAR
     return (*fixed, Column("what", "ALERT", max(8, width - used)))
 
