@@ -166,8 +166,6 @@ class Located:
         x = self.buffer[:, 1:]
         for i, column in enumerate(columns):
             x[i] = column
-        self.sums = np.empty_like(self.buffer)
-        """Running sums of each sorted row: ``sums[i, c]`` is the sum of its ``c`` smallest."""
         self.m = np.zeros(f, np.int64)
         self.pl = np.zeros((f, plan.edges.shape[1]), np.int64)
         self.searched = np.zeros(f, bool)
@@ -176,11 +174,10 @@ class Located:
         """Rows counted the other way round whose ``pr`` differs from ``pl``."""
 
     def locate(self, lo: int, hi: int) -> None:
-        """Sort rows ``lo:hi``, sum them up and place the edges among their values."""
+        """Sort rows ``lo:hi`` and place the edges among their values."""
         plan, x = self.plan, self.buffer[lo:hi, 1:]
         x.sort(axis=1)  # NaN last in every row
         m = self.m[lo:hi] = _valid(x)
-        np.cumsum(self.buffer[lo:hi], axis=1, out=self.sums[lo:hi])
         for j in np.flatnonzero((m > 0) & (plan.n[lo:hi] > 0)).tolist():
             i, mi = lo + j, int(m[j])
             used = int(plan.k[i])
@@ -195,7 +192,7 @@ class Located:
                 self.counted[i] = row_pr
 
     def compare(self) -> list[Comparison]:
-        """The comparisons, once every row is located."""
+        """The comparisons, once every row is located; overwrites the buffer."""
         return _statistics(self)
 
 
@@ -239,7 +236,7 @@ def _statistics(located: Located) -> list[Comparison]:
     upper = np.maximum(d, upper)
     psi, js = _coarse(plan, pl, pr, m, rows)
     with np.errstate(invalid="ignore"):
-        w1 = _wasserstein(plan, buffer, located.sums, pl, pr, m) / plan.scale
+        w1 = _wasserstein(plan, buffer, pl, pr, m) / plan.scale
 
     asymptotic = ks_pvalues(d, plan.n, m).tolist()
     out = []
@@ -307,12 +304,7 @@ def _valid(x: np.ndarray) -> np.ndarray:
 
 
 def _wasserstein(
-    plan: NumericPlan,
-    buffer: np.ndarray,
-    sums: np.ndarray,
-    pl: np.ndarray,
-    pr: np.ndarray,
-    m: np.ndarray,
+    plan: NumericPlan, buffer: np.ndarray, pl: np.ndarray, pr: np.ndarray, m: np.ndarray
 ) -> np.ndarray:
     """``∫|F_ref - F_cur|`` per row, cell by cell between consecutive edges.
 
@@ -322,11 +314,10 @@ def _wasserstein(
     before ``z`` and ``S(c)`` the sum of the first ``c`` values, that is
     ``((lo - am) L + (hi - am) R - 2 (q - am) z + 2 S(q) - S(lo) - S(hi)) / m``. Below the first
     edge the reference is 0, above the last 1. ``buffer`` holds 0 then the sorted values in each
-    row, ``sums`` their running sums ``S``.
+    row; it becomes the running sums ``S``.
     """
     f, width = buffer.shape
     flat = buffer.reshape(-1)
-    summed = sums.reshape(-1)
     offset = (np.arange(f) * width)[:, None]
     mc = np.maximum(m, 1)[:, None]
     e = plan.edges
@@ -337,13 +328,14 @@ def _wasserstein(
     q = np.minimum(np.maximum(first - 1, lo), hi)
     value = flat[np.minimum(q + 1, width - 1) + offset]  # the value at z, if any
     z = np.where(lo >= first, left, np.where(first > hi, right, value))
-    s_pl = summed[pl + offset]
-    s_pr = s_pl if pr is pl else summed[pr + offset]
+    np.cumsum(buffer, axis=1, out=buffer)  # buffer[i, c] = S(c)
+    s_pl = flat[pl + offset]
+    s_pr = s_pl if pr is pl else flat[pr + offset]
     inner = (lo - am) * left + (hi - am) * right - 2.0 * (q - am) * z
-    inner += 2.0 * summed[q + offset] - s_pr[:, :-1] - s_pl[:, 1:]
+    inner += 2.0 * flat[q + offset] - s_pr[:, :-1] - s_pl[:, 1:]
     start, end = pl[:, 0], pr[:, -1]
     below = start * e[:, 0] - s_pl[:, 0]
-    above = summed[m + offset[:, 0]] - s_pr[:, -1] - (m - end) * e[:, -1]
+    above = flat[m + offset[:, 0]] - s_pr[:, -1] - (m - end) * e[:, -1]
     return (inner.sum(axis=1) + below + above) / mc[:, 0]  # type: ignore[no-any-return]
 
 
