@@ -415,7 +415,7 @@ def test_two_threads_agree_on_ties_and_missing_values(monkeypatch: pytest.Monkey
     reference, current = make_dataset(4000, seed=5)
     rng = np.random.default_rng(5)
     for table in (reference, current):
-        for name, values in table.items():
+        for values in table.values():
             if values.dtype.kind == "f":
                 values[:] = np.round(values, 1)
                 values[rng.random(len(values)) < 0.05] = rng.choice([np.nan, np.inf, -np.inf])
