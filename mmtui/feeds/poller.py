@@ -12,6 +12,12 @@ Classification (the ``status`` of a :class:`ScrapeResult`):
 - ``error``: non-2xx status, body over the size cap, an invalid URL or request, anything else.
 
 Header values from the configuration may be secrets: they never appear in an error string.
+
+Transport: an endpoint on plain ``http://`` (no proxy in the environment, plain ASCII headers) is
+scraped through :mod:`mmtui.feeds.http1`, a keep-alive connection of its own written to directly,
+at a sixth of httpx's CPU per scrape. Everything else (TLS, proxies, redirects, odd headers, a
+client passed in) goes through one shared ``httpx.AsyncClient``; an endpoint that answers with a
+redirect moves to it for good.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 import httpx
 
 from mmtui.config import EndpointConfig
+from mmtui.feeds import http1
 from mmtui.snapshot import STATUS_DOWN, STATUS_ERROR, STATUS_STALE, STATUS_UP
 
 __all__ = ["ACCEPT", "Poller", "ScrapeResult", "backoff_delay", "status_at"]
@@ -172,6 +179,12 @@ class Poller:
         self._wake = {name: asyncio.Event() for name in names}
         self._failures = dict.fromkeys(names, 0)
         self._rng = {name: random.Random(zlib.crc32(name.encode())) for name in names}
+        self._direct: dict[str, http1.Target | None] = {
+            ep.name: None if client else http1.plan(ep.metrics_url, _with_accept(ep.headers))
+            for ep in endpoints
+        }
+        """Each endpoint's :mod:`~mmtui.feeds.http1` request; None: it goes through httpx."""
+        self._connections: dict[str, http1.Connection] = {}
         _fail_fast_on_missing_sniffio()
 
     @property
@@ -229,7 +242,10 @@ class Poller:
         return list(await asyncio.gather(*(one(ep) for ep in self._endpoints)))
 
     async def aclose(self) -> None:
-        """Close the poller's own client (a client passed in is left open)."""
+        """Close the poller's own connections (a client passed in is left open)."""
+        connections, self._connections = list(self._connections.values()), {}
+        for connection in connections:
+            connection.close()
         if self._owns_client and self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
@@ -285,12 +301,20 @@ class Poller:
         t0 = time.perf_counter()
         body: bytes | None = None
         content_type: str | None = None
-        client = self._get_client()  # made outside the timeout: it loads the CA certificates
+        direct = self._direct[ep.name]
+        # The client is made outside the timeout: it may load the CA certificates.
+        client = self._get_client() if direct is None else None
         try:
             async with asyncio.timeout(ep.timeout):
-                status, error, body, content_type = await self._fetch(client, ep)
+                if client is None:
+                    status, error, body, content_type = await self._fetch_direct(ep)
+                else:
+                    status, error, body, content_type = await self._fetch(client, ep)
         except TimeoutError:
             status, error = STATUS_DOWN, f"timed out after {_seconds(ep.timeout)}"
+        except http1.Unsupported:
+            self._direct[ep.name] = None  # a redirect: httpx follows it, from now on
+            return await self._scrape(ep)
         except Exception as exc:  # every failure becomes a result
             status, error = _classify(exc, ep.timeout)
         if error is not None:
@@ -309,11 +333,36 @@ class Poller:
             attempt=attempt,
         )
 
+    async def _fetch_direct(
+        self, ep: EndpointConfig
+    ) -> tuple[str, str | None, bytes | None, str | None]:
+        connection = self._connections.get(ep.name)
+        if connection is None:
+            target = self._direct[ep.name]
+            assert target is not None
+            connection = self._connections[ep.name] = http1.Connection(target)
+        try:
+            response = await connection.get(self._max_body)
+        except http1.BodyTooLarge:
+            return STATUS_ERROR, f"body over {_size(self._max_body)} cap", None, None
+        except http1.Dropped as exc:
+            return STATUS_DOWN, _one_line(f"connection dropped: {exc}"), None, None
+        except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
+            return STATUS_DOWN, _one_line(f"connection lost: {exc}"), None, None
+        except OSError as exc:  # connecting
+            return STATUS_DOWN, _connect_reason(exc), None, None
+        except http1.ProtocolError as exc:
+            return STATUS_ERROR, _one_line(f"invalid HTTP response: {exc}"), None, None
+        except zlib.error as exc:
+            return STATUS_ERROR, _one_line(f"body could not be decoded: {exc}"), None, None
+        if response.body is None:
+            return STATUS_ERROR, f"HTTP {response.status} {response.reason}".strip(), None, None
+        return STATUS_UP, None, response.body, response.content_type
+
     async def _fetch(
         self, client: httpx.AsyncClient, ep: EndpointConfig
     ) -> tuple[str, str | None, bytes | None, str | None]:
-        headers = httpx.Headers({"Accept": ACCEPT})
-        headers.update(ep.headers)  # case-insensitive: a configured Accept replaces ours
+        headers = httpx.Headers(_with_accept(ep.headers))
         request = client.stream(
             "GET",
             ep.metrics_url,
@@ -334,6 +383,13 @@ class Poller:
                     return STATUS_ERROR, f"body over {_size(self._max_body)} cap", None, None
                 chunks.append(chunk)
             return STATUS_UP, None, b"".join(chunks), content_type
+
+
+def _with_accept(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` with our ``Accept``, unless they have their own (in any case)."""
+    if any(name.lower() == "accept" for name in headers):
+        return dict(headers)
+    return {"Accept": ACCEPT, **headers}
 
 
 def _fail_fast_on_missing_sniffio() -> None:
