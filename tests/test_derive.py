@@ -645,3 +645,21 @@ def test_end_to_end_vllm(feeds_dir: Path, serve: Callable[[list[str]], str]) -> 
     assert q["queue_ms"] == pytest.approx(50.0)
     assert q["inflight"] == 5.0
     assert d.metrics == q
+
+
+def test_a_scrape_read_once_derives_the_same_as_read_afresh(feeds_dir: Path) -> None:
+    # The monitor's chain: each scrape is derived as the current one, then as the previous one
+    # of the next derive, which reuses what the first read of it (Scrape.readings).
+    for name, preset_name in (("vllm_metrics.txt", "vllm"), ("triton_metrics.txt", "triton"),
+                              ("triton_summary.txt", "triton")):
+        preset = get_preset(preset_name)
+        text = (feeds_dir / name).read_text()
+        later = re.sub(r"(_count|_sum|_bucket|_total)(\{[^}]*\})? (\d+(\.\d+)?)",
+                       lambda m: f"{m[1]}{m[2] or ''} {float(m[3]) * 1.5 + 3}", text)
+        chain = [scrape(text, 100.0, preset), scrape(later, 110.0, preset)]
+        derive(preset, chain[0])
+        reused = derive(preset, chain[1], chain[0])
+        assert chain[0].readings  # what the first derive read is kept on the scrape
+        fresh = derive(preset, scrape(later, 110.0, preset), scrape(text, 100.0, preset))
+        assert reused == fresh, name
+        assert any(v is not None for v in reused.metrics.values()), name

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from mmtui.feeds.model import MetricFamily
@@ -60,6 +60,9 @@ class Scrape:
     at: float
     """Wall-clock seconds when scraped."""
     families: dict[str, MetricFamily]
+    readings: dict[str | None, _Reader] = field(default_factory=dict, compare=False, repr=False)
+    """What :func:`derive` read of it, per model label: the scrape is the current one of one
+    derive and the previous one of the next, which reads it again for free."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +165,21 @@ def _bound(text: str) -> float | None:
 class _Reader:
     """Reads one scrape's series for a preset: model key and value per label set."""
 
-    __slots__ = ("families", "label", "_scalars")
+    __slots__ = ("families", "label", "_scalars", "_dists")
 
     def __init__(self, families: dict[str, MetricFamily], label: str | None) -> None:
         self.families = families
         self.label = label
         self._scalars: dict[Select, dict[_Labels, tuple[_Key, float]] | None] = {}
+        self._dists: dict[tuple[str, Select], dict[_Labels, _Series]] = {}
+
+    @classmethod
+    def of(cls, scrape: Scrape, label: str | None) -> _Reader:
+        """The scrape's reader for ``label``, made on first use."""
+        reader = scrape.readings.get(label)
+        if reader is None:
+            reader = scrape.readings[label] = cls(scrape.families, label)
+        return reader
 
     def key(self, sel: Select, labels: dict[str, str]) -> _Key:
         if sel.server_wide or self.label is None:
@@ -199,6 +211,15 @@ class _Reader:
             if v != v or (check and not sel.matches(s.labels)):
                 continue
             out[frozenset(s.labels.items())] = (self.key(sel, s.labels), v)
+        return out
+
+    def distribution(self, fam: MetricFamily, sel: Select) -> dict[_Labels, _Series]:
+        """The series of a histogram or summary family (read once: they are not changed)."""
+        key = (fam.name, sel)
+        out = self._dists.get(key)
+        if out is None:
+            read = self.histogram if fam.type == "histogram" else self.summary
+            out = self._dists[key] = read(fam, sel)
         return out
 
     def histogram(self, fam: MetricFamily, sel: Select) -> dict[_Labels, _Series]:
@@ -327,15 +348,12 @@ class _Sources:
         self, t: Timing, fam: MetricFamily, histogram: bool
     ) -> dict[_Key, list[_Series]]:
         """Per model key, each series' delta (quantile values are kept, not differenced)."""
-        def read(r: _Reader, f: MetricFamily) -> dict[_Labels, _Series]:
-            return r.histogram(f, t.select) if histogram else r.summary(f, t.select)
-
-        cur = read(self.cur, fam)
+        cur = self.cur.distribution(fam, t.select)
         prev: dict[_Labels, _Series] = {}
         if self.prev is not None:
             pf = _find(self.prev.families, t.select.family)
             if pf is not None and pf.type == fam.type:
-                prev = read(self.prev, pf)
+                prev = self.prev.distribution(pf, t.select)
         out: dict[_Key, list[_Series]] = {}
         for labels, s in cur.items():
             p = prev.get(labels)
@@ -551,9 +569,11 @@ def derive(
         dt = current.at - previous.at
         if dt <= 0:
             dt = None
-        families = {} if _restarted(current.families, previous.families) else previous.families
-        prev_reader = _Reader(families, label)
-    figures = _Figures(preset, _Sources(_Reader(current.families, label), prev_reader), dt)
+        if _restarted(current.families, previous.families):
+            prev_reader = _Reader({}, label)
+        else:
+            prev_reader = _Reader.of(previous, label)
+    figures = _Figures(preset, _Sources(_Reader.of(current, label), prev_reader), dt)
 
     named = sorted(k for k in figures.keys() if k is not None)
     selected = [m for m in named if not models or any(fnmatchcase(m, p) for p in models)]

@@ -41,7 +41,9 @@ type, a second HELP or TYPE for one family, a TYPE after the family's samples, a
 ``quantile`` label that is not a float; in OpenMetrics also blank lines, comments other than
 HELP/TYPE/UNIT, metadata after samples, NaN or negative counter-like values, a missing ``# EOF``
 and anything after it. With ``only=``, samples of the families not asked for are skipped unread,
-so errors in them go unreported.
+so errors in them go unreported; so are errors in the metadata of families that cannot own a
+sample of the families asked for (their HELP and TYPE lines are only read for the sample names
+they claim, so that those are skipped too).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Collection
+from functools import lru_cache
 from typing import TypeAlias
 
 from mmtui.feeds.model import MetricFamily, ParseError, Sample
@@ -91,6 +94,10 @@ _SUFFIXES: dict[str, tuple[tuple[str, int, int], ...]] = {
 }  # fmt: skip
 _GROUPABLE = ("_bucket", "_count", "_sum", "_created")
 _STEM_SUFFIXES = (*_GROUPABLE, "_total")
+_ANY_SUFFIX = tuple({suffix for owned in _SUFFIXES.values() for suffix, _, _ in owned})
+_CLAIMED = {type_: tuple(s for s, _, _ in owned if s) for type_, owned in _SUFFIXES.items()}
+"""The suffixed sample names each type claims besides the family's own name."""
+_HELP_OR_TYPE = ("# HELP ", "# TYPE ")
 
 # Sample is a NamedTuple; tuple.__new__ skips its generated __new__ (argument parsing for the
 # default timestamp), which costs as much as reading a line. MetricFamily is a frozen slots
@@ -174,15 +181,16 @@ def _has_eof_line(text: str) -> bool:
 class _Parser:
     """One parse: the families read so far and what is known of each sample name."""
 
-    __slots__ = ("om", "only", "only_stems", "families", "typed", "helped", "undeclared",
-                 "owner", "caches", "lookups", "skeletons")  # fmt: skip
+    __slots__ = ("om", "only", "only_stems", "related", "families", "typed", "helped",
+                 "undeclared", "owner", "caches", "lookups", "skeletons", "skip")  # fmt: skip
 
     def __init__(self, openmetrics: bool, only: Collection[str] | None) -> None:
         self.om = openmetrics
-        self.only = self.only_stems = None
+        self.only = self.only_stems = self.related = None
         if only is not None:
             self.only = frozenset(only)
             self.only_stems = self.only | frozenset(map(_stem, only))
+            self.related = _related(self.only_stems)
         self.families: dict[str, MetricFamily] = {}
         self.typed: set[str] = set()  # families that had a TYPE line
         self.helped: set[str] = set()  # families that had a HELP line
@@ -192,6 +200,8 @@ class _Parser:
         self.caches: dict[int, dict[str, _Labels]] = {0: {}, _LE: {}, _QUANTILE: {}}
         self.lookups = {checks: cache.get for checks, cache in self.caches.items()}
         self.skeletons: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.skip: _Target = (None, self.lookups[0], 0, 0, "")
+        """The target of samples to skip unread (their name is not needed)."""
 
     def run(self, text: str) -> dict[str, MetricFamily]:
         """Read every line; the loop is the fast path, everything rare is a method call away."""
@@ -200,11 +210,20 @@ class _Parser:
         if om:
             self._strip_eof(lines)
         owner_get = self.owner.get
+        related = self.related
         floats: dict[str, float] = {}  # value text -> value: values repeat (0.0, bucket counts)
         floats_get = floats.get
         new_tuple = _new_tuple
         for lineno, line in enumerate(lines, 1):
             if not line or line[0] in "# \t":
+                if related is not None and line.startswith(_HELP_OR_TYPE):
+                    # Most metadata lines of a scrape read ``only`` for a few families are other
+                    # families': a glance at the name, and, for a TYPE, the names it claims.
+                    name, _, rest = line[7:].partition(" ")
+                    if name and name not in related:
+                        if line[2] == "T":
+                            self._claim_unread(name, rest.strip())
+                        continue
                 if line.startswith("#"):
                     self._metadata(line, lineno)
                 else:
@@ -273,6 +292,9 @@ class _Parser:
             keyword, name, rest = parts[1], parts[2], parts[3].strip()
             if not rest:
                 return
+        if self.related is not None and name not in self.related:
+            self._claim_unread(name, rest if keyword == "TYPE" else "")
+            return
         fam = self.families.get(name)
         if fam is None:
             if not _is_metric_name(name):
@@ -292,6 +314,19 @@ class _Parser:
             self._set_type(name, rest if self.om else rest.lower(), line, lineno)
         if self.undeclared:
             self.undeclared.discard(name)
+
+    def _claim_unread(self, family: str, type_: str) -> None:
+        """The TYPE (``type_``; empty for other metadata) of a family that cannot own a sample
+        of those asked for (see :func:`_related`): only the sample names it claims are noted, to
+        be skipped unread. Its HELP needs nothing: its samples go the way of undeclared ones.
+
+        A full parse builds the family, checks its name and type and then drops it: half the
+        time of parsing a vLLM scrape for the few families a preset reads.
+        """
+        owner, skip = self.owner, self.skip
+        owner[family] = skip  # an exact name wins
+        for suffix in _CLAIMED.get(type_ if self.om else type_.lower(), ()):
+            owner.setdefault(family + suffix, skip)
 
     def _set_type(self, family: str, type_: str, line: str, lineno: int) -> None:
         types = _OM_TYPES if self.om else _TEXT_TYPES
@@ -517,6 +552,22 @@ def _group_undeclared(
         else:
             out[name] = _new_family(name, fam.type, "", list(fam.samples))
     return out
+
+
+@lru_cache(maxsize=64)
+def _related(only_stems: frozenset[str]) -> frozenset[str]:
+    """The families whose metadata matters to a parse ``only`` for some families (their names
+    and stems are ``only_stems``): those that could own a name a sample of theirs can have.
+
+    A sample of a family asked for (or of an undeclared group that becomes one) is named after
+    one of ``only_stems`` plus a type's suffix; a family owns its own name and its type's
+    suffixes of it.
+    """
+    names = {stem + suffix for stem in only_stems for suffix in _ANY_SUFFIX}
+    owners = set(names)
+    for name in names:
+        owners.update(name[: -len(s)] for s in _ANY_SUFFIX if s and name.endswith(s))
+    return frozenset(owners)
 
 
 def _stem(name: str) -> str:
