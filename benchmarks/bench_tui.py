@@ -6,9 +6,11 @@ DESIGN.md's figures:
   written to the terminal. Goal <= 2% of a core and <= 2 KB/s.
 
 The simulator runs in its own process (`mmtui simulate`), so its CPU is not counted; the TUI runs
-in a pseudo-terminal of 120x40 (and 80x24), as a user's terminal would drive it. Usage:
+in a pseudo-terminal of 120x40 (and 80x24), as a user's terminal would drive it, with a state
+file of its own (no history left by other runs). Start is also timed for `mmtui demo`, whose
+simulator runs in the TUI's process. Usage:
 
-    python benchmarks/bench_tui.py [--seconds 60] [--size 120x40]
+    python benchmarks/bench_tui.py [--seconds 60] [--size 120x40] [--starts 5]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import re
 import select
 import signal
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -88,17 +91,49 @@ def twenty_endpoints(sim_cfg: Path, out: Path, n: int = 20) -> None:
     out.write_text("\n".join(lines))
 
 
-def run_tui(config: Path, seconds: float, cols: int, rows: int) -> dict[str, float]:
+def spawn(args: list[str], cols: int, rows: int) -> tuple[subprocess.Popen[bytes], int]:
+    """``mmtui ARGS`` in a new pseudo-terminal of ``cols`` x ``rows``; returns it and the master."""
     master, slave = pty.openpty()
     ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
     env.pop("NO_COLOR", None)
-    t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mmtui", "--config", str(config)],
+        [sys.executable, "-m", "mmtui", *args],
         stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env, start_new_session=True,
     )
     os.close(slave)
+    return proc, master
+
+
+def stop(proc: subprocess.Popen[bytes], master: int) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=10)
+    os.close(master)
+
+
+def time_start(args: list[str], cols: int = 120, rows: int = 40) -> float:
+    """Seconds from launching ``mmtui ARGS`` to the first frame with scraped data."""
+    t0 = time.perf_counter()
+    proc, master = spawn(args, cols, rows)
+    seen = b""
+    try:
+        while time.perf_counter() < t0 + 30:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:
+                    break
+                if DATA_MARK.search(seen):
+                    return time.perf_counter() - t0
+    finally:
+        stop(proc, master)
+    return float("nan")
+
+
+def run_tui(args: list[str], seconds: float, cols: int, rows: int) -> dict[str, float]:
+    t0 = time.perf_counter()
+    proc, master = spawn(args, cols, rows)
     first_data = None
     seen = b""
     total = 0
@@ -128,9 +163,7 @@ def run_tui(config: Path, seconds: float, cols: int, rows: int) -> dict[str, flo
         cpu = cpu_seconds(proc.pid) - warm_cpu
         idle_bytes = total - warm_bytes
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-        os.close(master)
+        stop(proc, master)
     return {
         "start_s": first_data if first_data is not None else float("nan"),
         "cpu_pct": 100 * cpu / elapsed,
@@ -143,6 +176,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--size", action="append", help="COLSxROWS (default 120x40 and 80x24)")
+    ap.add_argument("--starts", type=int, default=5, help="start-time runs of each kind")
     args = ap.parse_args()
     sizes = args.size or ["120x40", "80x24"]
     print(machine())
@@ -152,9 +186,18 @@ def main() -> int:
         try:
             cfg = workdir / "twenty.toml"
             twenty_endpoints(sim_cfg, cfg)
+            tui = ["--config", str(cfg), "--state", str(workdir / "state.db")]
+            demo = ["demo", "--state", str(workdir / "demo.db")]
+            for what, launch in (("mmtui (20 endpoints)", tui), ("mmtui demo", demo)):
+                if args.starts > 0:
+                    times = [time_start(launch) for _ in range(args.starts)]
+                    print(
+                        f"start, {what}: first frame with data in {statistics.median(times):.2f} s"
+                        f" (median of {len(times)}, {min(times):.2f}-{max(times):.2f}; goal <= 1 s)"
+                    )
             for size in sizes:
                 cols, rows = (int(v) for v in size.split("x"))
-                r = run_tui(cfg, args.seconds, cols, rows)
+                r = run_tui(tui, args.seconds, cols, rows)
                 print(
                     f"{size}: first frame with data {r['start_s']:.2f} s (goal <= 1 s); idle over "
                     f"{r['seconds']:.0f} s with 20 endpoints at 2 s: CPU {r['cpu_pct']:.2f}% of a "

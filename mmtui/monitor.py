@@ -16,9 +16,11 @@ alerts and the channels' health. Nothing is evaluated
   the alerts restored from the store, which would then fire, and notify, a second time. The
   live loop stops waiting :data:`WARMUP_INTERVALS` intervals after it started.
 
-``run()`` also runs the service's notification delivery, and first fills the series with the
-store's history of the last :data:`HISTORY_SEED` seconds, so charts and sparklines show the last
-day at once after a restart.
+``run()`` also runs the service's notification delivery, and fills the series with the store's
+history of the last :data:`HISTORY_SEED` seconds, so charts and sparklines show the last day at
+once after a restart. That load starts once the first poll cycle is shown (reading a day of
+history can take longer than the whole cycle, and it holds the state store): what the polls add to
+the series meanwhile is held and added after the history, so series stay oldest first.
 
 Endpoints with ``source = "prometheus"`` are not scraped: each has its own loop that first
 backfills its series from the server's ``query_range`` (``backfill`` seconds, so the charts show
@@ -29,6 +31,7 @@ history older than the process), then queries the figures every interval
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import math
@@ -184,11 +187,15 @@ class Monitor:
         self._tick = 0
         self._paused = False
         self._dirty: asyncio.Event | None = None
+        self._shown: asyncio.Event | None = None
+        """Set when ``run()`` has published its first full poll cycle."""
         self._poller: Poller | None = None
         self._prom_wake: dict[str, asyncio.Event] = {}
         """Wakes each Prometheus-source endpoint's loop (``poll_now``)."""
         self._warm = False
         self._warm_by: float | None = None
+        self._held: list[tuple[str, str | None, float, Metrics]] | None = None
+        """Series points held while ``run()`` loads the stored history (None: not loading)."""
         self.last_snapshot: Snapshot | None = None
         if reports_dir is None:
             state = config.monitor.state
@@ -224,37 +231,87 @@ class Monitor:
 
     async def run(self) -> None:
         """Poll (and deliver notifications) until cancelled; the first poll of every endpoint
-        starts at once, after the stored history is loaded into the series."""
+        starts at once, and the stored history is loaded into the series once it is shown."""
         self._dirty = asyncio.Event()
-        if self.alerts is not None:
-            try:
-                await self.seed_history()
-            except StoreError as exc:
-                _log.error("cannot load the metric history: %s", exc)
+        self._shown = asyncio.Event()
         self._warm_by = self._clock() + WARMUP_INTERVALS * self.interval
         poller = self._new_poller()
         poller.set_paused(self._paused)
         self._poller = poller
+        if self.alerts is not None:
+            with self._lock:
+                self._held = []
         self.publish()
         try:
-            async with httpx.AsyncClient(timeout=10.0) as client, asyncio.TaskGroup() as group:
+            async with asyncio.TaskGroup() as group:
                 group.create_task(poller.run(), name="poller")
                 poller.poll_now()  # first cycle now, not spread over the first interval
                 group.create_task(self._publisher(), name="publisher")
                 if self.alerts is not None:
+                    group.create_task(self._restore_alerts(), name="restore alerts")
+                    group.create_task(self._load_history(), name="history")
                     group.create_task(self.alerts.run(), name="notifications")
                 every = self.config.monitor.drift_report_every
                 if every:
                     group.create_task(self._report_schedule(every), name="drift reports")
-                for st in self._states.values():
-                    if st.tracker is not None:
-                        group.create_task(self._records_loop(st, client),
-                                          name=f"records {st.config.name}")
-                    if st.config.source == "prometheus":
-                        group.create_task(self._prometheus_loop(st, client),
-                                          name=f"prometheus {st.config.name}")
+                feeds = [st for st in self._states.values()
+                         if st.tracker is not None or st.config.source == "prometheus"]
+                if feeds:
+                    group.create_task(self._other_feeds(feeds), name="records and prometheus")
         finally:
             self._poller = None
+
+    async def _other_feeds(self, states: Sequence[_EndpointState]) -> None:
+        """The records and Prometheus-source loops, on one client of their own."""
+        # Made off the loop: it loads the CA certificates (0.1 s), which would hold up the
+        # first scrapes and the first frame.
+        client = await asyncio.to_thread(httpx.AsyncClient, timeout=10.0)
+        async with client, asyncio.TaskGroup() as group:
+            for st in states:
+                if st.tracker is not None:
+                    group.create_task(self._records_loop(st, client),
+                                      name=f"records {st.config.name}")
+                if st.config.source == "prometheus":
+                    group.create_task(self._prometheus_loop(st, client),
+                                      name=f"prometheus {st.config.name}")
+
+    async def _restore_alerts(self) -> None:
+        """The service's first evaluation, beside the first poll cycle: it reads the stored
+        state (a fifth of a second), and after the cycle it would hold up the first frame."""
+        assert self.alerts is not None
+        try:
+            await self.alerts.resume()
+        except StoreError as exc:
+            _log.error("alerts not restored: %s", exc)
+
+    async def _load_history(self) -> None:
+        """:meth:`seed_history` once the first cycle is shown (or after two intervals), then the
+        points the polls brought meanwhile (see the module docstring)."""
+        assert self._shown is not None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2 * self.interval):
+                await self._shown.wait()
+        try:
+            await self.seed_history()
+        except StoreError as exc:
+            _log.error("cannot load the metric history: %s", exc)
+        await asyncio.to_thread(self._release_held)
+        if self._dirty is not None:
+            self._dirty.set()  # the sparklines now have their history
+
+    def _release_held(self) -> None:
+        with self._lock:
+            held, self._held = self._held, None
+            for endpoint, model, at, metrics in held or ():
+                self.buffers.append(endpoint, model, at, metrics)
+
+    def _append(self, endpoint: str, model: str | None, at: float, metrics: Metrics) -> None:
+        """A point of new figures into the series, or held while the history loads; under the
+        lock."""
+        if self._held is not None:
+            self._held.append((endpoint, model, at, metrics))
+        else:
+            self.buffers.append(endpoint, model, at, metrics)
 
     async def poll_once(self) -> Snapshot:
         """One cycle outside ``run()``: scrape every endpoint once, ingest, evaluate, publish.
@@ -468,7 +525,7 @@ class Monitor:
             st.records = view
             metrics = records_metrics(view)
             if metrics:
-                self.buffers.append(endpoint, None, at, metrics)
+                self._append(endpoint, None, at, metrics)
             if self.recorder is not None:
                 self.recorder.event("records", endpoint, at, records_payload(items, error, stats))
         return view
@@ -526,16 +583,16 @@ class Monitor:
         name = state.config.name
         if derived is None:
             # A gap in every series of the endpoint: sparklines show the outage.
-            self.buffers.append(name, None, at, _EMPTY)
+            self._append(name, None, at, _EMPTY)
             for model in state.models:
-                self.buffers.append(name, model, at, _EMPTY)
+                self._append(name, model, at, _EMPTY)
             return
         state.derived = derived
         state.last_ok = at
         state.models = sorted(derived.models) if len(derived.models) > 1 else []
-        self.buffers.append(name, None, at, derived.metrics)
+        self._append(name, None, at, derived.metrics)
         for model in state.models:
-            self.buffers.append(name, model, at, derived.models[model])
+            self._append(name, model, at, derived.models[model])
 
     # -- Prometheus-source endpoints -----------------------------------------------------------
 
@@ -616,11 +673,17 @@ class Monitor:
             except TimeoutError:
                 pass
             else:
-                if first_data and self._all_reported():
-                    first_data = False  # the first full cycle: show it at once (start time)
+                if first_data:
+                    # The first full cycle: shown the moment its last result lands (start time).
+                    first_data = not await self._all_reported_within(coalesce)
                 else:
                     await asyncio.sleep(coalesce)  # let the rest of this poll cycle land
             self._dirty.clear()
+            if not first_data and self._shown is not None and not self._shown.is_set():
+                # The first full cycle is shown before the alerts' evaluation (with the alerts
+                # restored at start), which would hold it up by a tenth of a second or more.
+                self.publish()
+                self._shown.set()
             try:
                 await self.refresh()
             except StoreError as exc:
@@ -629,6 +692,20 @@ class Monitor:
             except Exception:  # a bug in the alerts must not stop the monitor
                 _log.exception("alerts not evaluated")
                 self.publish()
+
+    async def _all_reported_within(self, seconds: float) -> bool:
+        """Wait until every endpoint has reported once (True), at most ``seconds``."""
+        assert self._dirty is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            self._dirty.clear()
+            if self._all_reported():
+                return True
+            try:
+                await asyncio.wait_for(self._dirty.wait(), deadline - loop.time())
+            except TimeoutError:
+                return False
 
     def _all_reported(self) -> bool:
         with self._lock:

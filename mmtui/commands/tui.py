@@ -39,6 +39,9 @@ def run_config(
     from mmtui.alerts.store import Store, StoreError
     from mmtui.monitor import Monitor
     from mmtui.ui.app import MmtuiApp
+    from mmtui.ui.partial_updates import install
+
+    install()  # partial screen updates from the first changed cell: half the bytes when idle
 
     try:
         store = Store(state_path(state, config))

@@ -18,14 +18,12 @@ from mmtui.snapshot import Snapshot, SnapshotSource
 from mmtui.ui.commands import KeyTableCommands
 from mmtui.ui.keymap import binding
 from mmtui.ui.messages import SnapshotArrived
-from mmtui.ui.screens.alerts import AlertsScreen
-from mmtui.ui.screens.drift import DriftScreen
-from mmtui.ui.screens.help import HelpScreen
 from mmtui.ui.screens.overview import OverviewScreen
-from mmtui.ui.screens.rules import RulesScreen
 from mmtui.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
 
 MONITOR_WORKER = "monitor"
+# The other screens are imported when first opened: the overview is all the first frame needs,
+# and their imports are a tenth of a second of the start.
 
 
 class MmtuiApp(App[int]):
@@ -114,6 +112,8 @@ class MmtuiApp(App[int]):
 
     def action_drift(self) -> None:
         """The drift view: of the highlighted endpoint when it has records, else the chooser."""
+        from mmtui.ui.screens.drift import DriftScreen
+
         endpoint = None
         if isinstance(self.screen, OverviewScreen):
             row = self.screen.highlighted_row
@@ -128,6 +128,8 @@ class MmtuiApp(App[int]):
 
     def action_alerts(self) -> None:
         """The alerts console, over the overview."""
+        from mmtui.ui.screens.alerts import AlertsScreen
+
         self.action_overview()
         self.push_screen(
             AlertsScreen(self.snapshots, latest=self.latest_snapshot, clock=self.clock)
@@ -135,6 +137,8 @@ class MmtuiApp(App[int]):
 
     def action_rules(self) -> None:
         """The rules console, over the overview."""
+        from mmtui.ui.screens.rules import RulesScreen
+
         self.action_overview()
         self.push_screen(RulesScreen(self.snapshots, latest=self.latest_snapshot, clock=self.clock))
 
@@ -146,6 +150,8 @@ class MmtuiApp(App[int]):
         self.notify(f"theme: {self.theme}", title="Theme", timeout=3, markup=False)
 
     def action_help(self) -> None:
+        from mmtui.ui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:

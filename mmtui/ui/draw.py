@@ -135,6 +135,18 @@ def format_age(seconds: float | None) -> str:
     return f"{s // 86_400}d{s % 86_400 // 3600:02d}h"
 
 
+def age_changes_in(seconds: float) -> float:
+    """Seconds until :func:`format_age` of an age of ``seconds`` (now) reads differently: the
+    next whole second under an hour, minute under a day, else hour.
+
+    >>> age_changes_in(4.25), age_changes_in(3599.5), age_changes_in(3600.0)
+    (0.75, 0.5, 60.0)
+    """
+    s = max(0.0, seconds)
+    step = 1 if s < 3600 else 60 if s < 86_400 else 3600
+    return (math.floor(s / step) + 1) * step - s
+
+
 def fresh_within(interval: float) -> int:
     """Whole seconds within which data counts as current: 1.5 poll intervals, at least 1.
 
@@ -148,6 +160,17 @@ def format_data_age(age: float | None, interval: float) -> str:
     if age is not None and age < fresh_within(interval):
         return f"<{fresh_within(interval)}s"
     return format_age(age)
+
+
+def data_age_changes_in(age: float, interval: float) -> float:
+    """Seconds until :func:`format_data_age` of ``age`` reads differently: none while the data
+    is current (it reads ``"<3s"`` until :func:`fresh_within`), then :func:`age_changes_in`.
+
+    >>> data_age_changes_in(1.0, 2.0), data_age_changes_in(7.5, 2.0)
+    (2.0, 0.5)
+    """
+    fresh = fresh_within(interval)
+    return fresh - age if age < fresh else age_changes_in(age)
 
 
 def format_status(status: str, *, short: bool = False) -> str:

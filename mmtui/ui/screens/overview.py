@@ -9,28 +9,29 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.signal import Signal
-from textual.widgets import Footer, Static
+from textual.timer import Timer
+from textual.widgets import Static
 
 from mmtui.alerts.state import Alert
 from mmtui.snapshot import STATUS_UP, RowSnapshot, Snapshot
 from mmtui.ui.alert_actions import ALERT_BINDINGS, AlertActions, AlertKeys, alert_service
-from mmtui.ui.draw import describe_row, format_summary
+from mmtui.ui.draw import age_changes_in, data_age_changes_in, describe_row, format_summary
 from mmtui.ui.keymap import binding
-from mmtui.ui.screens.alert_detail import AlertDetailScreen
-from mmtui.ui.screens.endpoint import EndpointScreen
 from mmtui.ui.widgets.alert_pane import AlertPane, pane_alerts
 from mmtui.ui.widgets.drift_table import DriftTable
 from mmtui.ui.widgets.filter_bar import FilterBar, FilterScreen, filter_note
+from mmtui.ui.widgets.key_footer import KeyFooter
 from mmtui.ui.widgets.overview_table import OverviewTable
 from mmtui.ui.widgets.status_bar import StatusBar
 
-AGE_TICK = 1.0
-"""Seconds between refreshes of the age figures when no snapshot arrives."""
+TICK_SLACK = 0.01
+"""Seconds after an age figure is due to change that the screen redraws it (never before)."""
 NARROW = 110
 """Below this many columns the alert pane goes under the table instead of beside it."""
 
@@ -58,6 +59,7 @@ class OverviewScreen(AlertKeys, FilterScreen):
         self._clock = clock
         self._snapshot: Snapshot | None = None
         self.actions = AlertActions(self, self._show_alerts)
+        self._ticker: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -66,14 +68,14 @@ class OverviewScreen(AlertKeys, FilterScreen):
             yield AlertPane(clock=self._clock, id="alert-pane")
         yield Static("", id="detail", markup=False)
         yield FilterBar(id="filter")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._snapshots.subscribe(self, self.show_snapshot, immediate=True)
         latest = getattr(self.app, "latest_snapshot", None)
         if latest is not None:  # published before this screen mounted: show it, not a blank
             self.show_snapshot(latest)
-        self.set_interval(AGE_TICK, self._tick)
+        self._arm_tick()
         self.watch(self.app, "paused", self._show_paused)
         self._show_alerts()
 
@@ -87,6 +89,7 @@ class OverviewScreen(AlertKeys, FilterScreen):
         self._show_alerts()
         self._show_summary()
         self._show_detail()
+        self._arm_tick()
 
     @property
     def pane(self) -> AlertPane:
@@ -126,6 +129,8 @@ class OverviewScreen(AlertKeys, FilterScreen):
             self.pane.filter(query)
 
     def on_drift_table_selected(self, event: DriftTable.Selected) -> None:
+        from mmtui.ui.screens.alert_detail import AlertDetailScreen  # when first needed: start
+
         event.stop()
         self.app.push_screen(AlertDetailScreen(
             self._snapshots, event.key, latest=self._snapshot, clock=self._clock))
@@ -140,6 +145,8 @@ class OverviewScreen(AlertKeys, FilterScreen):
 
     def action_drill(self) -> None:
         """Charts of the highlighted endpoint (or model)."""
+        from mmtui.ui.screens.endpoint import EndpointScreen  # when first needed: start time
+
         row = self.highlighted_row
         if row is None:
             return
@@ -161,6 +168,23 @@ class OverviewScreen(AlertKeys, FilterScreen):
         self.query_one(OverviewTable).tick()
         self.pane.refresh_ages()
         self._show_summary()
+        self._arm_tick()
+
+    def _arm_tick(self) -> None:
+        """Wake up when the next age figure (table, alert pane, status bar) is due to change,
+        rather than every second: at a steady 2 s poll nothing ages past "<3s", so nothing
+        wakes the loop between two snapshots."""
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        now = self._clock()
+        dues = [self.query_one(OverviewTable).changes_in()]
+        dues += [age_changes_in(now - alert.since) for alert in pane_alerts(self.pane.shown)]
+        if self._snapshot is not None:
+            dues.append(data_age_changes_in(now - self._snapshot.at, self._snapshot.interval))
+        due = min((d for d in dues if d is not None), default=None)
+        if due is not None:
+            self._ticker = self.set_timer(due + TICK_SLACK, self._tick)
 
     def _show_alerts(self) -> None:
         alerts = self._snapshot.alerts if self._snapshot is not None else ()
@@ -187,5 +211,9 @@ class OverviewScreen(AlertKeys, FilterScreen):
         row = self.query_one(OverviewTable).highlighted
         detail = self.query_one("#detail", Static)
         text = "" if row is None else describe_row(row)
-        if str(detail.content) != text:
-            detail.update(text)
+        old = str(detail.content)
+        if old != text:
+            # Its height follows its text (up to 3 lines); while both fit on one line it stays
+            # put, so the screen need not lay out again (every poll changes the figures).
+            width = detail.content_region.width
+            detail.update(text, layout=max(cell_len(old), cell_len(text)) > width)

@@ -33,10 +33,13 @@ CURSOR_BINDINGS = [
 ]
 
 
-def style_runs(cells: Sequence[tuple[str, Style]], width: int, base: Style) -> Strip:
+def style_runs(
+    cells: Sequence[tuple[str, Style]], width: int, base: Style, *, used: int | None = None
+) -> Strip:
     """One line of ``(text, style)`` cells, one space either side of each, in as few segments
     as possible: a cell joins the run before it when their styles match, and the padding to
-    ``width`` joins the last run."""
+    ``width`` joins the last run. ``used``: the cells' width, padding included, when the caller
+    knows it (measuring every text is most of the work)."""
     texts: list[str] = []
     styles: list[Style] = []
     for text, style in cells:
@@ -49,8 +52,11 @@ def style_runs(cells: Sequence[tuple[str, Style]], width: int, base: Style) -> S
             styles.append(style)
     if not texts:
         return Strip.blank(width, base)
-    texts[-1] += " " * max(0, width - sum(cell_len(text) for text in texts))
-    return Strip([Segment(t, s) for t, s in zip(texts, styles, strict=True)]).crop(0, width)
+    # What the runs fill so far: every cell and its padding but the last cell's right space.
+    filled = sum(cell_len(text) for text in texts) if used is None else used - 1
+    texts[-1] += " " * max(0, width - filled)
+    strip = Strip([Segment(t, s) for t, s in zip(texts, styles, strict=True)], max(width, filled))
+    return strip if filled <= width else strip.crop(0, width)
 
 
 class CursorTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -62,12 +68,21 @@ class CursorTable(ScrollView, can_focus=True, inherit_bindings=False):
     cursor_row: reactive[int] = reactive(0, repaint=False)
     """Index of the highlighted row, in display order."""
 
+    _base: Style | None = None
+    """``rich_style``, kept until the styles change (see :meth:`_base_style`)."""
+    _runs: dict[str, Style] | None = None
+    """Cell styles on the base style, by name, kept with it (see :meth:`_run_style`)."""
+
     def row_count(self) -> int:
         raise NotImplementedError
 
     def moved(self) -> None:
         """The cursor landed on another row (or the rows changed under it)."""
         raise NotImplementedError
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = self._runs = None
 
     def on_focus(self) -> None:
         self._refresh_row(self.cursor_row)
@@ -136,6 +151,13 @@ class CursorTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _page(self) -> int:
         return max(1, self.size.height - 2)
 
+    def _base_style(self) -> Style:
+        """The widget's own style. ``rich_style`` walks the styles of every ancestor, and a
+        snapshot repaints dozens of lines: worked out once, until the styles change."""
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
+
     def _header_strip(self, text: str, width: int) -> Strip:
         style = self.get_component_rich_style(f"{self.PREFIX}--header")
         return Strip([Segment(text, style)]).adjust_cell_length(width, style)
@@ -143,6 +165,15 @@ class CursorTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _cursor_style(self) -> Callable[[str], Style]:
         cursor = self.get_component_rich_style(f"{self.PREFIX}--cursor")
         return lambda _: cursor
+
+    def _run_style(self, name: str) -> Style:
+        """The base style with the named cell style on it (worked out once per name)."""
+        if self._runs is None:
+            self._runs = {}
+        style = self._runs.get(name)
+        if style is None:
+            style = self._runs[name] = self._base_style() + self._cell_style(name)
+        return style
 
     def _cell_style(self, name: str) -> Style:
         if not name:

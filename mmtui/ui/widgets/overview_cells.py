@@ -18,6 +18,7 @@ from mmtui.snapshot import (
     RowSnapshot,
 )
 from mmtui.ui.draw import (
+    data_age_changes_in,
     format_data_age,
     format_latency_ms,
     format_rate,
@@ -100,6 +101,17 @@ def cell(row: RowSnapshot, column: Column, now: float, interval: float) -> Cell:
         return Cell(value.rjust(width), style)
     spark = sparkline(row.history.get(metric, ()), column.spark, floor=0.0)
     return Cell(f"{value.rjust(width - column.spark - 1)} {spark}", style)
+
+
+def age_cell_changes_in(row: RowSnapshot, now: float, interval: float) -> float | None:
+    """Seconds until the row's age cell changes (its text, or its style when the data gets
+    old); None when it has no data to age."""
+    if row.last_ok is None:
+        return None
+    age = now - row.last_ok
+    due = data_age_changes_in(age, interval)
+    old_at = STALE_AFTER * interval - age
+    return min(due, old_at) if old_at > 0 else due
 
 
 def _fit(text: str, width: int) -> str:

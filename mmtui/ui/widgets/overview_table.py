@@ -23,7 +23,7 @@ from mmtui.snapshot import RowSnapshot, Snapshot
 from mmtui.ui.draw import format_status
 from mmtui.ui.widgets.cursor_table import CURSOR_BINDINGS, STYLE_NAMES, CursorTable, style_runs
 from mmtui.ui.widgets.filter_bar import filter_items
-from mmtui.ui.widgets.overview_cells import Cell, row_cells
+from mmtui.ui.widgets.overview_cells import Cell, age_cell_changes_in, row_cells
 from mmtui.ui.widgets.overview_columns import AGE, PAD, Column, plan_columns
 
 
@@ -90,6 +90,9 @@ class OverviewTable(CursorTable, inherit_bindings=False):
         self._index: dict[str, int] = {}
         self._cells: dict[str, dict[str, Cell]] = {}
         self._strips: dict[str, Strip] = {}
+        self._keys: list[str] = []
+        self._widths: list[int] = []
+        self._used = 0
 
     @property
     def highlighted(self) -> RowSnapshot | None:
@@ -159,6 +162,12 @@ class OverviewTable(CursorTable, inherit_bindings=False):
             cells[AGE] = row_cells(row, (age,), now, self._interval)[AGE]
             self._update_row(key, cells)
 
+    def changes_in(self) -> float | None:
+        """Seconds until some age cell is due to change (see :meth:`tick`); None: none is."""
+        now = self._clock()
+        dues = [age_cell_changes_in(row, now, self._interval) for row in self._rows.values()]
+        return min((d for d in dues if d is not None), default=None)
+
     def row_count(self) -> int:
         return len(self._order)
 
@@ -178,12 +187,13 @@ class OverviewTable(CursorTable, inherit_bindings=False):
             return self._header_strip("".join(f" {c.header} " for c in self._columns), width)
         index = y - 1 + self.scroll_offset.y
         if not 0 <= index < len(self._order):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base_style())
         key = self._order[index]
         if index == self.cursor_row:
-            return self._strip(self._cells[key], width, self._cursor_style())
+            cursor = self._base_style() + self._cursor_style()("")
+            return self._strip(self._cells[key], width, lambda _: cursor)
         if key not in self._strips:
-            self._strips[key] = self._strip(self._cells[key], width, self._cell_style)
+            self._strips[key] = self._strip(self._cells[key], width, self._run_style)
         return self._strips[key]
 
     def _plan(self) -> tuple[Column, ...]:
@@ -196,6 +206,9 @@ class OverviewTable(CursorTable, inherit_bindings=False):
         self._order = order
         self._index = {key: i for i, key in enumerate(order)}
         self._columns = columns
+        self._keys = [c.key for c in columns]
+        self._widths = [c.width + PAD for c in columns]
+        self._used = sum(self._widths)  # cell texts are exactly their column's width
         now = self._clock()
         self._cells = {k: row_cells(r, columns, now, self._interval) for k, r in self._rows.items()}
         self._strips.clear()
@@ -211,10 +224,9 @@ class OverviewTable(CursorTable, inherit_bindings=False):
             return
         self._cells[key] = cells
         self._strips.pop(key, None)
-        widths = [c.width + PAD for c in self._columns]
-        self._repaint_span(self._index[key], changed[0], changed[-1], widths)
+        self._repaint_span(self._index[key], changed[0], changed[-1], self._widths)
 
     def _strip(self, cells: dict[str, Cell], width: int, style_of: Callable[[str], Style]) -> Strip:
-        base = self.rich_style
-        runs = [(cells[c.key].text, base + style_of(cells[c.key].style)) for c in self._columns]
-        return style_runs(runs, width, base)
+        """A row; ``style_of`` gives each cell's whole style from its style name."""
+        runs = [(cell.text, style_of(cell.style)) for cell in map(cells.__getitem__, self._keys)]
+        return style_runs(runs, width, self._base_style(), used=self._used)
