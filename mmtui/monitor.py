@@ -668,11 +668,7 @@ class Monitor:
         coalesce = min(0.25, self.interval / 4)
         first_data = True
         while True:
-            try:
-                await asyncio.wait_for(self._dirty.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
-            else:
+            if await _wait_set(self._dirty, self.interval):
                 if first_data:
                     # The first full cycle: shown the moment its last result lands (start time).
                     first_data = not await self._all_reported_within(coalesce)
@@ -702,9 +698,7 @@ class Monitor:
             self._dirty.clear()
             if self._all_reported():
                 return True
-            try:
-                await asyncio.wait_for(self._dirty.wait(), deadline - loop.time())
-            except TimeoutError:
+            if not await _wait_set(self._dirty, deadline - loop.time()):
                 return False
 
     def _all_reported(self) -> bool:
@@ -773,3 +767,15 @@ class Monitor:
             history=history,
             records=records,
         )
+
+
+async def _wait_set(event: asyncio.Event, seconds: float) -> bool:
+    """Whether ``event`` was set within ``seconds``. ``asyncio.timeout``, not ``wait_for``:
+    Python 3.11's ``wait_for`` can lose a cancellation that races with the event being set,
+    and a loop that lost its cancellation keeps ``Monitor.run`` (and quitting) waiting forever."""
+    try:
+        async with asyncio.timeout(max(0.0, seconds)):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

@@ -54,7 +54,8 @@ async def test_first_cycle_shown_then_history_then_the_points_held_meanwhile(
                 raise AssertionError("the history and two polls never reached the series")
         finally:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            async with asyncio.timeout(10):  # a monitor that ignores cancelling fails, not hangs
+                await asyncio.gather(task, return_exceptions=True)
             await monitor.alerts.aclose()  # type: ignore[union-attr]
         assert loading == [True]
         times = ring.arrays()[0].tolist()
