@@ -87,18 +87,24 @@ class Handler(BaseHTTPRequestHandler):
         # A header sent twice shows up as "first, second".
         seen = {k.lower(): ", ".join(self.headers.get_all(k) or []) for k in self.headers}
         rec.enter(url.path, seen, self.client_address[1])
+        self.left = False
         try:
             self._route(url.path, parse_qs(url.query), rec)
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
-            rec.leave(url.path)
+            if not self.left:
+                rec.leave(url.path)
 
     def _route(self, path: str, query: dict[str, list[str]], rec: Recorder) -> None:
         if path == "/drop":
             self.close_connection = True  # read the request, answer nothing, hang up
         elif path.startswith("/slow"):
             rec.stop.wait(float(query["d"][0]))
+            # Done before answering: a client may read the whole answer and send its next
+            # request before this thread gets back from writing it.
+            self.left = True
+            rec.leave(path)
             self._send(200, METRICS)
         elif path == "/500":
             self._send(500, b"boom")
