@@ -24,8 +24,8 @@ from mmtui.feeds.poller import (
     ACCEPT,
     Poller,
     ScrapeResult,
-    _redact,
     backoff_delay,
+    redact_secrets,
     status_at,
 )
 
@@ -321,10 +321,10 @@ async def test_secret_header_value_never_in_an_error(server: Server, refused_url
 def test_redact_hides_values_and_tokens() -> None:
     headers = {"Authorization": f"Bearer {SECRET}", "X-Short": "ab"}
     text = f"failed: Authorization: Bearer {SECRET}; token {SECRET}; b'Bearer {SECRET}\\r\\n'"
-    out = _redact(text, headers)
+    out = redact_secrets(text, headers)
     assert SECRET not in out
     assert out.startswith("failed: Authorization: ***")
-    assert _redact("about a cab", headers) == "about a cab"  # too short to redact
+    assert redact_secrets("about a cab", headers) == "about a cab"  # too short to redact
 
 
 async def test_redirect_is_followed(server: Server) -> None:

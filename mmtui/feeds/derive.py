@@ -438,7 +438,7 @@ def _duration(
     return out
 
 
-def _sum(d: dict[_Key, float] | None, keys: Iterable[_Key]) -> float | None:
+def sum_keys(d: dict[_Key, float] | None, keys: Iterable[_Key]) -> float | None:
     if d is None:
         return None
     out: float | None = None
@@ -480,12 +480,12 @@ class _Figures:
         return keys
 
     def metrics(self, keys: set[_Key]) -> Metrics:
-        requests = _sum(self.requests, keys)
+        requests = sum_keys(self.requests, keys)
         throughput = requests / self.dt if requests is not None and self.dt else None
         error_rate: float | None = None
-        total = _sum(self.total, keys)
+        total = sum_keys(self.total, keys)
         if total and total > 0 and (None in keys or not self.failed_server_wide):
-            failed = _sum(self.failed, keys) or 0.0
+            failed = sum_keys(self.failed, keys) or 0.0
             error_rate = min(1.0, max(0.0, failed / total))
         p50, p95, p99 = self._quantiles(keys)
         return {
@@ -496,7 +496,7 @@ class _Figures:
             LATENCY_P95: p95,
             LATENCY_P99: p99,
             QUEUE: _mean(self.queue, keys),
-            INFLIGHT: _sum(self.inflight, keys),
+            INFLIGHT: sum_keys(self.inflight, keys),
         }
 
     def _quantiles(self, keys: set[_Key]) -> list[float | None]:

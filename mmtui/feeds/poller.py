@@ -316,9 +316,9 @@ class Poller:
             self._direct[ep.name] = None  # a redirect: httpx follows it, from now on
             return await self._scrape(ep)
         except Exception as exc:  # every failure becomes a result
-            status, error = _classify(exc, ep.timeout)
+            status, error = classify_error(exc, ep.timeout)
         if error is not None:
-            error = _redact(error, ep.headers)
+            error = redact_secrets(error, ep.headers)
         attempt = self._failures[ep.name]
         self._failures[ep.name] = 0 if status == STATUS_UP else attempt + 1
         return ScrapeResult(
@@ -346,15 +346,15 @@ class Poller:
         except http1.BodyTooLarge:
             return STATUS_ERROR, f"body over {_size(self._max_body)} cap", None, None
         except http1.Dropped as exc:
-            return STATUS_DOWN, _one_line(f"connection dropped: {exc}"), None, None
+            return STATUS_DOWN, one_line(f"connection dropped: {exc}"), None, None
         except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
-            return STATUS_DOWN, _one_line(f"connection lost: {exc}"), None, None
+            return STATUS_DOWN, one_line(f"connection lost: {exc}"), None, None
         except OSError as exc:  # connecting
             return STATUS_DOWN, _connect_reason(exc), None, None
         except http1.ProtocolError as exc:
-            return STATUS_ERROR, _one_line(f"invalid HTTP response: {exc}"), None, None
+            return STATUS_ERROR, one_line(f"invalid HTTP response: {exc}"), None, None
         except zlib.error as exc:
-            return STATUS_ERROR, _one_line(f"body could not be decoded: {exc}"), None, None
+            return STATUS_ERROR, one_line(f"body could not be decoded: {exc}"), None, None
         if response.body is None:
             return STATUS_ERROR, f"HTTP {response.status} {response.reason}".strip(), None, None
         return STATUS_UP, None, response.body, response.content_type
@@ -435,7 +435,7 @@ class _PoolPerEndpoint(httpx.AsyncBaseTransport):
             await pool.aclose()
 
 
-def _classify(exc: Exception, timeout: float) -> tuple[str, str]:
+def classify_error(exc: Exception, timeout: float) -> tuple[str, str]:
     """Map an exception from a scrape to (status, one-line reason)."""
     after = _seconds(timeout)
     if isinstance(exc, httpx.PoolTimeout):
@@ -447,21 +447,21 @@ def _classify(exc: Exception, timeout: float) -> tuple[str, str]:
     if isinstance(exc, httpx.ConnectError):
         return STATUS_DOWN, _connect_reason(exc)
     if isinstance(exc, httpx.RemoteProtocolError):
-        return STATUS_DOWN, _one_line(f"connection dropped: {exc}")
+        return STATUS_DOWN, one_line(f"connection dropped: {exc}")
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
-        return STATUS_DOWN, _one_line(f"connection lost: {exc or type(exc).__name__}")
+        return STATUS_DOWN, one_line(f"connection lost: {exc or type(exc).__name__}")
     if isinstance(exc, httpx.LocalProtocolError):
         # h11 quotes the offending header, value included: say only what is wrong.
         return STATUS_ERROR, "invalid request (check the endpoint's headers)"
     if isinstance(exc, UnicodeEncodeError):
         return STATUS_ERROR, "a header value is not ASCII"
     if isinstance(exc, httpx.DecodingError):
-        return STATUS_ERROR, _one_line(f"body could not be decoded: {exc}")
+        return STATUS_ERROR, one_line(f"body could not be decoded: {exc}")
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return STATUS_ERROR, _one_line(f"invalid URL: {exc}")
+        return STATUS_ERROR, one_line(f"invalid URL: {exc}")
     if isinstance(exc, httpx.HTTPError):
-        return STATUS_ERROR, _one_line(str(exc) or type(exc).__name__)
-    return STATUS_ERROR, _one_line(f"{type(exc).__name__}: {exc}")
+        return STATUS_ERROR, one_line(str(exc) or type(exc).__name__)
+    return STATUS_ERROR, one_line(f"{type(exc).__name__}: {exc}")
 
 
 def _connect_reason(exc: BaseException) -> str:
@@ -472,12 +472,12 @@ def _connect_reason(exc: BaseException) -> str:
         if isinstance(cur, ConnectionRefusedError):
             return "connection refused"
         if isinstance(cur, socket.gaierror):
-            return _one_line(f"host not found: {cur.strerror or cur}")
+            return one_line(f"host not found: {cur.strerror or cur}")
         cur = cur.__cause__ or cur.__context__
-    return _one_line(f"connect failed: {exc}")
+    return one_line(f"connect failed: {exc}")
 
 
-def _redact(text: str, headers: dict[str, str]) -> str:
+def redact_secrets(text: str, headers: dict[str, str]) -> str:
     """Replace every header value (and each long word of one, such as a token) by ``***``."""
     forms: set[str] = set()
     for value in headers.values():
@@ -488,7 +488,7 @@ def _redact(text: str, headers: dict[str, str]) -> str:
     return text
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     line = " ".join(text.split()).rstrip(".")
     return line if len(line) <= 200 else line[:199] + "…"
 

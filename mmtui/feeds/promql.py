@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from mmtui.feeds.derive import _sum
+from mmtui.feeds.derive import sum_keys
 from mmtui.feeds.presets import ErrorRate, Preset, Select, Timing
 from mmtui.names import (
     ERROR_RATE,
@@ -415,11 +415,11 @@ class _Fold:
     def metrics(self, keys: set[Key], model: str | None) -> Metrics:
         """Figures over ``keys``; quantiles of histograms are the server's, per ``model`` or
         for the endpoint (None)."""
-        throughput = _sum(self.requests, keys)
+        throughput = sum_keys(self.requests, keys)
         error_rate: float | None = None
-        total = _sum(self.total, keys)
+        total = sum_keys(self.total, keys)
         if total and total > 0 and (None in keys or not self.failed_server_wide):
-            failed = _sum(self.failed, keys) or 0.0
+            failed = sum_keys(self.failed, keys) or 0.0
             error_rate = min(1.0, max(0.0, failed / total))
         p50, p95, p99 = self._quantiles(keys, model)
         return {
@@ -430,7 +430,7 @@ class _Fold:
             LATENCY_P95: p95,
             LATENCY_P99: p99,
             QUEUE: _mean(self.queue.mean, keys),
-            INFLIGHT: _sum(self.inflight, keys),
+            INFLIGHT: sum_keys(self.inflight, keys),
         }
 
     def _quantiles(self, keys: set[Key], model: str | None) -> list[float | None]:
@@ -445,8 +445,8 @@ class _Fold:
                 out.append(v)
         elif lat.summary is not None:
             for num, den in lat.summary:
-                n = _sum(_values(self.parts, (num,)), keys)
-                d = _sum(_values(self.parts, (den,)), keys)
+                n = sum_keys(_values(self.parts, (num,)), keys)
+                d = sum_keys(_values(self.parts, (den,)), keys)
                 out.append(n / d if n is not None and d else None)
         else:
             return [None, None, None]

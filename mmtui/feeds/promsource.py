@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 
 from mmtui.config import EndpointConfig
-from mmtui.feeds.poller import _classify, _one_line, _redact
+from mmtui.feeds.poller import classify_error, one_line, redact_secrets
 from mmtui.feeds.presets import Preset
 from mmtui.feeds.promql import PART_LABEL, Key, Parts, Plan, build_plan, duration, evaluate
 from mmtui.names import SERVING_METRICS, Metrics
@@ -256,12 +256,12 @@ class PromSource:
                 return await self._post(client, url, {**form, "timeout": duration(timeout)},
                                         timeout)
         except PromError as exc:
-            raise PromError(exc.status, _redact(str(exc), self.endpoint.headers)) from None
+            raise PromError(exc.status, redact_secrets(str(exc), self.endpoint.headers)) from None
         except TimeoutError:
             raise PromError(STATUS_DOWN, f"timed out after {timeout:g}s") from None
         except Exception as exc:  # every failure becomes a state of the endpoint
-            status, error = _classify(exc, timeout)
-            raise PromError(status, _redact(error, self.endpoint.headers)) from None
+            status, error = classify_error(exc, timeout)
+            raise PromError(status, redact_secrets(error, self.endpoint.headers)) from None
 
     async def _post(
         self, client: httpx.AsyncClient, url: str, form: dict[str, str], timeout: float
@@ -289,7 +289,7 @@ class PromSource:
         if doc.get("status") == "error" or not response.is_success:
             kind = doc.get("errorType") or f"HTTP {response.status_code}"
             detail = doc.get("error") or response.reason_phrase or "no detail"
-            raise PromError(STATUS_ERROR, _one_line(f"Prometheus {kind}: {detail}"))
+            raise PromError(STATUS_ERROR, one_line(f"Prometheus {kind}: {detail}"))
         if doc.get("status") != "success" or "data" not in doc:
             raise PromError(STATUS_ERROR, "not a Prometheus API answer (no status: success)")
         return doc["data"]
