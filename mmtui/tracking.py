@@ -221,7 +221,7 @@ class RecordsTracker:
         if self.profile is not None and n:
             drift = compute_drift(
                 self.profile, self.window.table(), codes=self.window.codes(),
-                drift_share=self.drift_share,
+                positions=self.window.positions(), drift_share=self.drift_share,
             )
         quality = self.concept.evaluate(self.window) if self.concept is not None else None
         error = self._baseline_error or self._feed_error

@@ -21,7 +21,14 @@ from mmtui.stats.features import (
     summarise_categorical,
     summarise_numeric,
 )
-from mmtui.stats.numeric import compare_numeric
+from mmtui.stats.numeric import (
+    EdgePlacer,
+    EdgePositions,
+    cached_plan,
+    compare_numeric,
+    compare_numeric_batch,
+    compare_numeric_positions,
+)
 from mmtui.stats.profile import Profile, build_profile
 from mmtui.stats.pvalues import chi2_sf, kolmogorov_sf, ks_exact_pvalue, ks_pvalue, ks_pvalues
 
@@ -125,6 +132,78 @@ def test_binned_profile_bounds_the_exact_statistic(n: int, m: int) -> None:
         assert c.p_value >= ks_pvalue(ref.statistic, n, m) * (1 - 1e-9)  # conservative
         w = stats.wasserstein_distance(x, y) / x.std()
         assert c.scores["wasserstein"] == pytest.approx(w, rel=0.02, abs=3e-3)
+
+
+def _placed(profiles: list[NumericProfile], columns: list[np.ndarray], rows: int) -> EdgePositions:
+    placer = EdgePlacer(profiles, rows)
+    values = np.stack(columns)
+    return EdgePositions(rows, placer.names, values, placer.place(values))
+
+
+def _same_comparisons(ours: list, sorted_: list) -> None:  # type: ignore[type-arg]
+    """Counted and sorted comparisons agree: the same counts, so the same KS, p-values, PSI and
+    JS; Wasserstein sums in another order."""
+    for a, b in zip(ours, sorted_, strict=True):
+        assert (a.statistic, a.p_value, a.n_current, a.current_missing) == (
+            b.statistic, b.p_value, b.n_current, b.current_missing)
+        assert a.scores.keys() == b.scores.keys()
+        for key, value in b.scores.items():
+            if key == "wasserstein":
+                assert a.scores[key] == pytest.approx(value, rel=1e-9, abs=1e-13)
+            else:
+                assert a.scores[key] == value, key
+
+
+@pytest.mark.parametrize("rows", [5000, 400])
+def test_placed_values_give_the_sorted_statistics(rows: int) -> None:
+    """Binned and exact profiles, a constant one and an empty one, with values tied to edges,
+    NaN and infinities, shifted and not: counting placed values gives what sorting gives."""
+    n = 40_000
+    references = [
+        RNG.normal(size=n),  # binned
+        np.round(RNG.normal(size=n), 4),  # binned, with values on the edges
+        RNG.integers(0, 30, 800).astype(np.float64),  # exact, ties everywhere
+        RNG.exponential(size=300),  # exact
+        np.full(500, 3.0),  # constant
+        np.full(200, np.nan),  # no values at all
+    ]
+    profiles = [summarise_numeric(f"x{i}", x) for i, x in enumerate(references)]
+    assert [p.exact for p in profiles[:4]] == [False, False, True, True]
+    for shift in (0.0, 0.2):
+        columns = [
+            RNG.normal(shift, size=rows),
+            np.round(RNG.normal(shift, size=rows), 4),
+            RNG.integers(0, 33, rows).astype(np.float64),
+            RNG.exponential(size=rows) + shift,
+            np.where(RNG.random(rows) < 0.5, 3.0, 3.0 + shift),
+            RNG.normal(size=rows),
+        ]
+        for column in columns:
+            column[RNG.random(rows) < 0.03] = RNG.choice([np.nan, np.inf, -np.inf])
+        plan = cached_plan(profiles, rows, {})
+        ours = compare_numeric_positions(plan, _placed(profiles, columns, rows))
+        _same_comparisons(ours, compare_numeric_batch(plan, columns))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_placed_values_match_scipy_with_an_exact_profile(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=2000), rng.normal(0.2, 1.3, size=3000)
+    profile = summarise_numeric("x", x)
+    plan = cached_plan([profile], len(y), {})
+    (c,) = compare_numeric_positions(plan, _placed([profile], [y], len(y)))
+    assert c.statistic == pytest.approx(stats.ks_2samp(x, y).statistic, abs=1e-12)
+    w = stats.wasserstein_distance(x, y) / x.std()
+    assert c.scores["wasserstein"] == pytest.approx(w, rel=1e-9)
+
+
+def test_placed_counts_must_fit_the_plan() -> None:
+    profile = summarise_numeric("x", RNG.normal(size=100))
+    placed = _placed([profile], [RNG.normal(size=50)], 50)
+    wrong = EdgePositions(50, placed.names, placed.values, placed.codes,
+                          np.zeros((1, 3), np.int64), np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="counts of shape"):
+        compare_numeric_positions(cached_plan([profile], 50, {}), wrong)
 
 
 def test_psi_by_hand() -> None:

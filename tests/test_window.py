@@ -218,3 +218,74 @@ def test_drift_from_codes_equals_drift_from_labels() -> None:
     assert coded.drifted_features  # the shift and the unseen level were seen
     with pytest.raises(ValueError, match="codes differ in length"):
         compute_drift(prof, window.table(), codes={"c": np.zeros(3, np.int32)})
+
+
+def test_positions_are_kept_as_records_arrive() -> None:
+    """The window's codes, counts and sums are those of its values placed afresh: across ring
+    wrap-around, the sums summed afresh, age cuts and records arriving out of order."""
+    rng = np.random.default_rng(13)
+    n = 20_000  # z's profile is binned, x's and y's exact
+    reference = {"x": np.round(rng.normal(size=n), 2), "y": rng.integers(0, 9, n) * 1.0,
+                 "z": rng.exponential(size=n), "c": rng.choice(np.array(["a", "b"]), n)}
+    prof = build_profile(reference, kinds={"y": NUMERIC})
+    now = [1000.0]
+    window = RecordWindow(300, max_age=40.0, profile=prof, clock=lambda: now[0])
+    seen_cut = seen_left_out = False
+    for batch in range(12):
+        ts = 1000.0 + batch * 10 + rng.permutation(120) * 0.1  # out of order within a batch
+        window.add([
+            r(batch * 120 + i, ts=float(ts[i]), x=round(float(rng.normal(0.1)), 2),
+              y=[1.0, 5.0, None, "7", float("inf")][int(rng.integers(5))],
+              z=float(rng.exponential()) if rng.random() > 0.1 else None)
+            for i in range(120)
+        ])
+        now[0] = 1000.0 + batch * 10 + rng.uniform(0, 60)
+        placed, table = window.positions(), window.table()
+        assert placed.names == ("x", "y", "z")
+        values = np.stack([table[name] for name in placed.names])
+        np.testing.assert_array_equal(placed.values, values)
+        placer = window._placer
+        np.testing.assert_array_equal(placed.codes, placer.place(values))
+        if placed.counts is None:
+            seen_left_out = True
+            continue
+        assert placed.sums is not None
+        counts, sums = placer.count(placed.codes, np.nan_to_num(values))
+        np.testing.assert_array_equal(placed.counts, counts)
+        np.testing.assert_allclose(placed.sums, sums, rtol=1e-12, atol=1e-9)
+        seen_cut |= len(window) < min(window._count, 300)
+    assert seen_cut and seen_left_out
+
+
+def test_drift_from_positions_equals_drift_from_the_table() -> None:
+    """A full window checked from its positions gives the same verdicts and statistics as its
+    table sorted; a window not yet full runs on the edges of a full one."""
+    from mmtui.stats.drift import compute_drift
+    from mmtui.stats.features import NumericProfile
+    from mmtui.stats.numeric import cached_plan, compare_numeric_batch
+
+    rng = np.random.default_rng(14)
+    reference = {"x": rng.normal(size=50_000), "y": rng.integers(0, 9, 50_000).astype(np.float64),
+                 "c": rng.choice(np.array(["a", "b", "c"]), 50_000)}
+    prof = build_profile(reference, kinds={"y": NUMERIC})
+    window = RecordWindow(2000, profile=prof)
+    for batch in range(4):
+        window.add([r(batch * 700 + i, x=float(rng.normal(0.2)), y=float(rng.integers(0, 10)),
+                      c=str(rng.choice(["a", "b", "c"]))) for i in range(700)])
+        table, placed = window.table(), window.positions()
+        ours = compute_drift(prof, table, codes=window.codes(), positions=placed)
+        if len(window) == window.capacity:
+            theirs = compute_drift(prof, table)
+            assert [f.drifted for f in ours.features] == [f.drifted for f in theirs.features]
+            assert ours.drifted_features == ["x", "y"]
+        numeric = [f for f in prof.features.values() if isinstance(f, NumericProfile)]
+        plan = cached_plan(numeric, window.capacity, prof.cache)
+        sorted_ = compare_numeric_batch(plan, [table[f.name] for f in numeric])
+        for f, expected in zip(ours.features, sorted_, strict=False):
+            assert (f.statistic, f.scores.get("psi")) == (expected.statistic,
+                                                          expected.scores["psi"])
+            assert f.scores["wasserstein"] == pytest.approx(expected.scores["wasserstein"],
+                                                            rel=1e-9)
+    with pytest.raises(ValueError, match="positions differ in length"):
+        compute_drift(prof, {k: v[:5] for k, v in window.table().items()},
+                      positions=window.positions())

@@ -20,7 +20,13 @@ from mmtui.stats.categorical import cached_categorical_plan, compare_categorical
 from mmtui.stats.columns import to_float, to_labels
 from mmtui.stats.comparison import Comparison
 from mmtui.stats.features import CategoricalProfile, NumericProfile
-from mmtui.stats.numeric import Located, cached_plan, compare_numeric_batch
+from mmtui.stats.numeric import (
+    EdgePositions,
+    Located,
+    cached_plan,
+    compare_numeric_batch,
+    compare_numeric_positions,
+)
 from mmtui.stats.profile import Profile
 
 if TYPE_CHECKING:  # concurrent.futures (and logging) load only when a table is large
@@ -49,15 +55,21 @@ def compare_features(
     table: Mapping[str, np.ndarray],
     rows: int,
     codes: Mapping[str, np.ndarray] | None = None,
+    positions: EdgePositions | None = None,
 ) -> dict[str, Comparison]:
     """Each profiled feature's :class:`Comparison` with its column of ``table``.
 
     A column absent from ``table`` is compared as ``rows`` missing values. ``codes``: categorical
-    columns already matched to their levels (``RecordWindow.codes``), counted instead.
+    columns already matched to their levels (``RecordWindow.codes``), counted instead;
+    ``positions``: the numeric features already placed among the profile's edges
+    (``RecordWindow.positions``), counted instead of sorted, on one thread (it is quick); their
+    columns in ``table`` are not read then.
     """
     numeric = [f for f in profile.features.values() if isinstance(f, NumericProfile)]
     categorical = [f for f in profile.features.values() if isinstance(f, CategoricalProfile)]
-    columns = [_floats(table, f.name, rows) for f in numeric]
+    if positions is not None and positions.names != tuple(f.name for f in numeric):
+        positions = None  # not this profile's: compared from the table
+    columns = [] if positions is not None else [_floats(table, f.name, rows) for f in numeric]
     coded = [(codes or {}).get(f.name) for f in categorical]
     labels = [np.empty(0, "<U1") if c is not None else _labels(table, f.name, rows)
               for f, c in zip(categorical, coded, strict=True)]
@@ -71,7 +83,10 @@ def compare_features(
         return compare_categorical_batch(plan, labels, coded)
 
     parallel = _CORES > 1 and rows * len(profile.features) >= PARALLEL_VALUES
-    if not parallel or len(numeric) < 2:
+    if positions is not None:
+        plan = cached_plan(numeric, positions.rows, profile.cache)
+        done = compare_numeric_positions(plan, positions) + categories()
+    elif not parallel or len(numeric) < 2:
         done = numbers(0, len(numeric)) + categories()
     elif rows * len(numeric) >= SPLIT_VALUES:
         share = round((len(numeric) + CATEGORICAL_WEIGHT * len(categorical)) / 2)

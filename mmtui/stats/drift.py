@@ -41,6 +41,7 @@ from mmtui.stats.comparison import Comparison
 from mmtui.stats.correction import CORRECTIONS, adjust, cutoff
 from mmtui.stats.features import FeatureProfile
 from mmtui.stats.histogram import histogram_pair
+from mmtui.stats.numeric import EdgePositions
 from mmtui.stats.profile import Profile
 from mmtui.stats.pvalues import two_proportion_pvalue
 
@@ -156,6 +157,7 @@ def compute_drift(
     drift_share: float = 0.5,
     methods: Mapping[str, str] | None = None,
     codes: Mapping[str, np.ndarray] | None = None,
+    positions: EdgePositions | None = None,
 ) -> DriftResult:
     """Test every feature of ``profile`` on ``table`` and decide feature and data-set drift.
 
@@ -175,6 +177,10 @@ def compute_drift(
         Categorical features whose values are already matched to the profile's levels
         (:meth:`~mmtui.stats.window.RecordWindow.codes`, done as records arrive): counted
         instead of matching the labels of ``table`` again.
+    positions
+        The numeric features already placed among the profile's edges, from the same window
+        as ``table`` (:meth:`~mmtui.stats.window.RecordWindow.positions`): counted instead of
+        sorted, with the same results (Wasserstein up to rounding).
 
     Raises
     ------
@@ -189,7 +195,9 @@ def compute_drift(
     n_current = lengths.pop() if lengths else 0
     if codes and any(len(c) != n_current for c in codes.values()):
         raise ValueError(f"codes differ in length from the {n_current} rows")
-    compared = compare_features(profile, table, n_current, codes)
+    if positions is not None and positions.codes.shape[1:] != (n_current,):
+        raise ValueError(f"positions differ in length from the {n_current} rows")
+    compared = compare_features(profile, table, n_current, codes, positions)
     return _judge(profile, compared, n_current, alpha, correction, drift_share, chosen)
 
 

@@ -27,6 +27,7 @@ still hold for the coarser edges, and the work stays proportional to the window.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -123,6 +124,8 @@ class NumericPlan:
         self.coarse = np.zeros((f, c), np.int64)
         self.coarse_used = np.zeros((f, c), bool)
         self.coarse_reference = np.zeros((f, c + 2), np.int64)
+        self.coarse_cum = np.zeros((f, c), np.int64)
+        """:attr:`coarse` in the layout of :func:`edge_positions`' running counts."""
         for i, (p, g) in enumerate(zip(self.profiles, grids, strict=True)):
             used = len(g.edges)
             if used:
@@ -132,10 +135,13 @@ class NumericPlan:
             bounds = len(g.coarse)
             self.coarse[i, :bounds] = g.coarse + k * g.coarse_right
             self.coarse_used[i, :bounds] = True
+            self.coarse_cum[i, :bounds] = 2 * g.coarse + g.coarse_right
             self.coarse_reference[i, : bounds + 1] = p.coarse_reference
             self.coarse_reference[i, -1] = p.n_missing
         n = np.maximum(self.n, 1)[:, None]
         self.fr_l, self.fr_r = self.below / n, self.at_or_below / n
+        self.area = self.inside[:, 1:-1] * np.diff(self.edges, axis=1)
+        """The reference distribution function's integral over each cell."""
 
 
 def compare_numeric_batch(plan: NumericPlan, columns: Sequence[np.ndarray]) -> list[Comparison]:
@@ -145,6 +151,180 @@ def compare_numeric_batch(plan: NumericPlan, columns: Sequence[np.ndarray]) -> l
     located = Located(plan, columns)
     located.locate(0, located.features)
     return located.compare()
+
+
+@dataclass(frozen=True)
+class EdgePositions:
+    """A window's numeric features placed among their profile's edges as the values arrived
+    (:meth:`~mmtui.stats.window.RecordWindow.positions`, by an :class:`EdgePlacer`): a drift
+    check then counts instead of sorting.
+
+    Codes: feature ``i``'s value ``x`` is ``i * width + 2 * (edges below x)``, plus 1 when ``x``
+    is an edge; a missing value ``i * width + 2 * k_i + 1``, with ``k_i`` the feature's edges and
+    ``width = 2 * max(k_i) + 2``.
+    """
+
+    rows: int
+    """The window size the edges were chosen for (see :func:`grid_edges`)."""
+    names: tuple[str, ...]
+    """The profile's numeric features, in its order."""
+    values: np.ndarray
+    """``(features, n)`` float64, NaN for missing."""
+    codes: np.ndarray
+    """``(features, n)`` int64 codes of ``values``."""
+    counts: np.ndarray | None = None
+    """``(features, width)``: how many values have each code, when the window kept count."""
+    sums: np.ndarray | None = None
+    """``(features, width)``: the sum of the values of each code (0 for missing ones)."""
+
+
+def grid_edges(profile: NumericProfile, rows: int) -> np.ndarray:
+    """The edges a check of a window of about ``rows`` rows runs on (see the module's text)."""
+    return _grid(profile, rows).edges
+
+
+class EdgePlacer:
+    """Codes values of numeric features as :class:`EdgePositions` says, for windows of
+    ``rows`` rows."""
+
+    def __init__(self, profiles: Sequence[NumericProfile], rows: int) -> None:
+        self.rows = rows
+        self.names = tuple(p.name for p in profiles)
+        self.edges = [grid_edges(p, rows) for p in profiles]
+        f = len(self.edges)
+        self.k = np.array([len(e) for e in self.edges], np.int64)
+        self.width = 2 * int(max([*self.k.tolist(), 1])) + 2
+        self.offsets = np.arange(f, dtype=np.int64) * self.width
+        self.missing = self.offsets + 2 * self.k + 1
+        """Each feature's code of a missing value."""
+        self._padded = np.full((f, max(self.width // 2 - 1, 1)), np.nan)
+        for i, e in enumerate(self.edges):
+            self._padded[i, : len(e)] = e
+
+    def place(self, values: np.ndarray) -> np.ndarray:
+        """The int64 codes of ``(features, n)`` float64 values (non-finite = missing).
+
+        >>> from mmtui.stats.features import summarise_numeric
+        >>> placer = EdgePlacer([summarise_numeric("x", np.array([1.0, 2.0]))], 2)
+        >>> placer.place(np.array([[0.5, 1.0, 1.5, 2.0, 7.0, np.nan]])).tolist()
+        [[0, 1, 2, 3, 4, 5]]
+        """
+        f, n = values.shape
+        left = np.empty((f, n), np.int64)
+        for i, e in enumerate(self.edges):
+            left[i] = np.searchsorted(e, values[i], side="left")
+        width = self._padded.shape[1]
+        at = np.minimum(left, np.maximum(self.k - 1, 0)[:, None])
+        at += (np.arange(f) * width)[:, None]
+        codes: np.ndarray = 2 * left + (self._padded.reshape(-1)[at] == values)
+        codes += self.offsets[:, None]
+        missing = ~np.isfinite(values)
+        if missing.any():
+            codes[missing] = np.broadcast_to(self.missing[:, None], codes.shape)[missing]
+        return codes
+
+    def count(self, codes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How many of ``codes`` there are of each, and the sum of their ``weights``, as
+        ``(features, width)`` arrays."""
+        f = codes.shape[0]
+        flat = codes.reshape(-1)
+        counts = np.bincount(flat, minlength=f * self.width).reshape(f, self.width)
+        sums = np.bincount(flat, weights.reshape(-1), minlength=f * self.width)
+        return counts, sums.reshape(f, self.width)
+
+
+def compare_numeric_positions(plan: NumericPlan, placed: EdgePositions) -> list[Comparison]:
+    """:func:`compare_numeric_batch` for values already placed among the plan's edges (the
+    plan of ``placed.names`` for ``placed.rows``): the same statistics, from the counts and
+    sums per code, without sorting.
+
+    Wasserstein needs the current values in order only inside the cells where the current
+    distribution function crosses the reference's; those few values are picked out and sorted.
+    """
+    f, rows = placed.codes.shape
+    if not f:
+        return []
+    k = plan.edges.shape[1]
+    width = 2 * k + 2
+    if placed.counts is not None and placed.counts.shape != (f, width):
+        raise ValueError(f"positions: counts of shape {placed.counts.shape}, not {(f, width)}")
+    counts, sums = placed.counts, placed.sums
+    if counts is None or sums is None:
+        counts = np.bincount(placed.codes.reshape(-1), minlength=f * width).reshape(f, width)
+        sums = np.bincount(
+            placed.codes.reshape(-1), placed.values.reshape(-1), minlength=f * width
+        ).reshape(f, width)
+    else:
+        sums = sums.copy()
+    cum = np.cumsum(counts, axis=1)
+    m = cum[np.arange(f), 2 * plan.k]
+    bounds = np.take_along_axis(cum, plan.coarse_cum, axis=1)
+    pl, pr = _padded(plan, cum[:, 0 : 2 * k : 2], cum[:, 1 : 2 * k : 2])
+    with np.errstate(invalid="ignore"):
+        w1 = _wasserstein_cells(plan, placed.codes, placed.values, sums, pl, pr, m)
+    return _comparisons(plan, pl, pr, m, rows, w1, bounds)
+
+
+def _wasserstein_cells(
+    plan: NumericPlan,
+    codes: np.ndarray,
+    values: np.ndarray,
+    sums: np.ndarray,
+    pl: np.ndarray,
+    pr: np.ndarray,
+    m: np.ndarray,
+) -> np.ndarray:
+    """:func:`_wasserstein` from the sums of the values of each of the
+    :class:`EdgePositions` ``codes`` (``sums``; changed here).
+
+    In cell ``(L, R)`` with ``lo`` values before it, ``hi`` before its end and ``C`` the sum of
+    those inside, ``∫(F_cur - a) = (hi R - lo L - C) / m - ∫a``: where the current function
+    stays on one side of the reference's ``a``, that is the cell's ``±∫|F_cur - a|``. Only in
+    the few cells where it crosses are the values inside needed in order: they are picked out
+    and sorted, and the cell is done as in :func:`_wasserstein`.
+    """
+    f, width = sums.shape
+    rows = codes.shape[1]
+    flat = codes.reshape(-1)
+    k = plan.edges.shape[1]
+    e = plan.edges
+    every = np.arange(f)
+    last = np.maximum(plan.k - 1, 0)
+    top = sums[every, 2 * plan.k]  # the values above the last edge
+    sums[every, 2 * plan.k] = 0.0  # which no (padding) cell holds
+    mc = np.maximum(m, 1)
+    below = pl[:, 0] * e[:, 0] - sums[:, 0]
+    above = top - (m - pr[every, last]) * e[every, last]
+    lo, hi = pr[:, :-1], pl[:, 1:]
+    cell = sums[:, 2 : 2 * k : 2]
+    signed = hi * e[:, 1:]
+    signed -= lo * e[:, :-1]
+    signed -= cell
+    signed -= plan.area * mc[:, None]
+    total = np.abs(signed).sum(axis=1)
+    am = plan.inside[:, 1:-1] * mc[:, None]
+    crossing = np.flatnonzero((lo < am) & (am <= hi))
+    if len(crossing):
+        i, j = np.divmod(crossing, k - 1)
+        wanted = np.zeros((f, width), bool)
+        wanted[i, 2 * j + 2] = True
+        picked = np.flatnonzero(wanted.reshape(-1)[flat])
+        inside = values.reshape(-1)[picked]
+        # by feature (they come so), then value: by cell, then value within each feature
+        ends = np.searchsorted(picked, np.arange(1, f + 1) * rows).tolist()
+        for start, end in zip([0, *ends[:-1]], ends, strict=True):
+            if end - start > 1:
+                inside[start:end].sort()
+        c_lo, c_hi, c_am = lo[i, j], hi[i, j], am[i, j]
+        first = np.ceil(c_am).astype(np.int64)  # F_cur >= a from this many values on
+        starts = np.cumsum(c_hi - c_lo) - (c_hi - c_lo)
+        at = starts + first - c_lo - 1
+        running = np.concatenate(([0.0], np.cumsum(inside)))
+        left, right = e[i, j], e[i, j + 1]
+        inner = (c_lo - c_am) * left + (c_hi - c_am) * right - 2.0 * (first - 1 - c_am) * inside[at]
+        inner += 2.0 * (running[at] - running[starts]) - cell[i, j]
+        total += np.bincount(i, weights=inner - np.abs(signed[i, j]), minlength=f)
+    return (total + below + above) / mc  # type: ignore[no-any-return]
 
 
 class Located:
@@ -197,8 +377,7 @@ class Located:
 
 
 def _statistics(located: Located) -> list[Comparison]:
-    plan, buffer, m, rows = located.plan, located.buffer, located.m, located.rows
-    f = len(m)
+    plan, buffer, m = located.plan, located.buffer, located.m
     x = buffer[:, 1:]
     pl = located.pl
     pr = pl  # a separate array once some current value equals an edge
@@ -206,7 +385,6 @@ def _statistics(located: Located) -> list[Comparison]:
         pr = pl.copy()
         for i, row_pr in located.counted.items():
             pr[i, : len(row_pr)] = row_pr
-    active = (m > 0) & (plan.n > 0)
     searched = np.flatnonzero(located.searched)
     if len(searched):  # values equal to an edge, all rows at once: ``<=`` counts differ there
         width = buffer.shape[1]
@@ -220,10 +398,35 @@ def _statistics(located: Located) -> list[Comparison]:
             pr[i, row_tied] = np.searchsorted(
                 x[i, : m[i]], plan.edges[i, row_tied], side="right"
             )
-    last = pr[np.arange(f), np.maximum(plan.k - 1, 0)][:, None]
-    if plan.pad.any():
-        pl, pr = np.where(plan.pad, last, pl), (pl if pr is pl else np.where(plan.pad, last, pr))
+    pl, pr = _padded(plan, pl, pr)
+    bounds = np.take_along_axis(np.concatenate((pl, pr), axis=1), plan.coarse, axis=1)
+    with np.errstate(invalid="ignore"):
+        w1 = _wasserstein(plan, buffer, pl, pr, m)
+    return _comparisons(plan, pl, pr, m, located.rows, w1, bounds)
 
+
+def _padded(plan: NumericPlan, pl: np.ndarray, pr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counts with the padding edges' set to the last real edge's ``<=`` count."""
+    if not plan.pad.any():
+        return pl, pr
+    last = pr[np.arange(len(pr)), np.maximum(plan.k - 1, 0)][:, None]
+    return np.where(plan.pad, last, pl), (pl if pr is pl else np.where(plan.pad, last, pr))
+
+
+def _comparisons(
+    plan: NumericPlan,
+    pl: np.ndarray,
+    pr: np.ndarray,
+    m: np.ndarray,
+    rows: int,
+    w1: np.ndarray,
+    bounds: np.ndarray,
+) -> list[Comparison]:
+    """KS, PSI and JS from the counts below (``pl``) and at or below (``pr``) each edge, with
+    ``w1`` the unscaled Wasserstein distance and ``bounds`` the counts at the coarse bins'
+    bounds (``plan.coarse``)."""
+    f = len(m)
+    active = (m > 0) & (plan.n > 0)
     mf = np.maximum(m, 1)[:, None].astype(np.float64)
     fc_l = pl / mf
     fc_r = fc_l if pr is pl else pr / mf
@@ -234,9 +437,9 @@ def _statistics(located: Located) -> list[Comparison]:
         (fc_l[:, 1:] - plan.fr_r[:, :-1]).max(axis=1, initial=0.0),
     )
     upper = np.maximum(d, upper)
-    psi, js = _coarse(plan, pl, pr, m, rows)
+    psi, js = _coarse(plan, bounds, m, rows)
     with np.errstate(invalid="ignore"):
-        w1 = _wasserstein(plan, buffer, pl, pr, m) / plan.scale
+        w1 = w1 / plan.scale
 
     asymptotic = ks_pvalues(d, plan.n, m).tolist()
     out = []
@@ -275,11 +478,11 @@ def _current_cdf(edges: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _coarse(
-    plan: NumericPlan, pl: np.ndarray, pr: np.ndarray, m: np.ndarray, rows: int
+    plan: NumericPlan, bounds: np.ndarray, m: np.ndarray, rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """PSI and JS over the reference-quantile bins plus a bin of missing values."""
-    both = np.concatenate((pl, pr), axis=1)
-    cum = np.where(plan.coarse_used, np.take_along_axis(both, plan.coarse, axis=1), m[:, None])
+    """PSI and JS over the reference-quantile bins plus a bin of missing values, from the
+    counts at their bounds."""
+    cum = np.where(plan.coarse_used, bounds, m[:, None])
     zero = np.zeros((len(m), 1), np.int64)
     bins = np.diff(np.concatenate((zero, cum, m[:, None]), axis=1), axis=1)
     current = np.concatenate((bins, (rows - m)[:, None]), axis=1)

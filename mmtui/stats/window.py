@@ -21,7 +21,8 @@ import numpy.typing as npt
 
 from mmtui.feeds.records import LabelUpdate, Record, Value
 from mmtui.stats.columns import CATEGORICAL, NUMERIC
-from mmtui.stats.features import CategoricalProfile
+from mmtui.stats.features import CategoricalProfile, NumericProfile
+from mmtui.stats.numeric import EdgePlacer, EdgePositions
 from mmtui.stats.profile import Profile
 
 __all__ = [
@@ -153,6 +154,22 @@ class RecordWindow:
         """Per categorical feature of the profile: its reference levels' positions."""
         self._codes: dict[str, npt.NDArray[np.int32]] = {}
         """Per categorical feature of the profile, each record's level as :meth:`codes` says."""
+        numeric = [f for f in (profile.features.values() if profile is not None else ())
+                   if isinstance(f, NumericProfile)]
+        self._placer = EdgePlacer(numeric, max_records)
+        """The profile's numeric features live in rows of ``_block``; as records arrive their
+        values are placed among the edges a drift check of the window runs on (``_placed``),
+        and how many of each code there are in the ring and the sum of their values kept up
+        to date (``_counts``, ``_sums``), so that a check counts nothing."""
+        f, width = len(numeric), self._placer.width
+        self._rows = {p.name: i for i, p in enumerate(numeric)}
+        self._block: FloatArray = np.full((f, max_records), np.nan)
+        self._placed = np.repeat(self._placer.missing[:, None], max_records, axis=1)
+        self._counts = np.zeros((f, width), np.int64)
+        self._counts.reshape(-1)[self._placer.missing] = max_records
+        self._sums = np.zeros((f, width))
+        self._summed_at = 0
+        """``_count`` when ``_sums`` were last summed afresh (added and taken away since)."""
         for feature in profile.features.values() if profile is not None else ():
             if isinstance(feature, CategoricalProfile):
                 self._levels[feature.name] = {v: i for i, v in enumerate(feature.levels)}
@@ -215,8 +232,10 @@ class RecordWindow:
     def table(self) -> dict[str, np.ndarray]:
         """Feature columns of the records in the window, oldest first (copies)."""
         sel = self._selection()
+        block = self._take(self._block, sel)  # the profile's numeric features, in one copy
         return {
-            name: self._take(self._num[name] if kind == NUMERIC else self._cat[name], sel)
+            name: block[self._rows[name]] if name in self._rows
+            else self._take(self._num[name] if kind == NUMERIC else self._cat[name], sel)
             for name, kind in self._kinds.items()
         }
 
@@ -227,6 +246,30 @@ class RecordWindow:
         :func:`~mmtui.stats.drift.compute_drift`'s ``codes``."""
         sel = self._selection()
         return {name: self._take(codes, sel) for name, codes in self._codes.items()}
+
+    def positions(self) -> EdgePositions:
+        """The profile's numeric features of the records in the window, placed among the
+        edges a drift check of this window runs on (done once, as records arrive), oldest
+        first, with their counts and sums. For :func:`~mmtui.stats.drift.compute_drift`'s
+        ``positions``."""
+        sel = self._selection()
+        codes, values = self._take(self._placed, sel), self._take(self._block, sel)
+        stored = min(self._count, self._cap)
+        left_out = stored - codes.shape[1]
+        counts: np.ndarray | None = None
+        sums: np.ndarray | None = None
+        if left_out <= codes.shape[1]:
+            counts, sums = self._counts.copy(), self._sums.copy()
+            counts.reshape(-1)[self._placer.missing] -= self._cap - stored  # slots never used
+            if left_out:
+                skip, mask = sel
+                out = self._segment(self._placed, 0)
+                out_values = self._segment(self._block, 0)
+                keep = np.zeros(stored, bool)
+                keep[skip:] = True if mask is None else mask
+                _tally(counts, sums, out[:, ~keep], out_values[:, ~keep], -1)
+        placer = self._placer
+        return EdgePositions(placer.rows, placer.names, values, codes, counts, sums)
 
     def timestamps(self) -> FloatArray:
         """``ts`` of the records in the window, oldest first."""
@@ -264,13 +307,14 @@ class RecordWindow:
     # ------------------------------------------------------------------ internals
 
     def _segment(self, ring: np.ndarray, skip: int) -> np.ndarray:
-        """A copy of the ring's values for the stored records, oldest first, less ``skip``."""
+        """A copy of the ring's values for the stored records, oldest first, less ``skip``
+        (along the last axis: a 2-D ring holds a feature per row)."""
         n = min(self._count, self._cap)
         start = (self._count - n + skip) % self._cap
         end = start + n - skip
         if end <= self._cap:
-            return ring[start:end].copy()
-        return np.concatenate((ring[start:], ring[: end - self._cap]))
+            return ring[..., start:end].copy()
+        return np.concatenate((ring[..., start:], ring[..., : end - self._cap]), axis=-1)
 
     def _selection(self) -> tuple[int, BoolArray | None]:
         """The records in the window: skip the oldest ``skip`` stored, then keep ``mask``."""
@@ -284,7 +328,7 @@ class RecordWindow:
     def _take(self, ring: np.ndarray, selection: tuple[int, BoolArray | None]) -> np.ndarray:
         skip, mask = selection
         out = self._segment(ring, skip)
-        return out if mask is None else out[mask]
+        return out if mask is None else out[..., mask]
 
     def _kind_of(self, selection: tuple[int, BoolArray | None]) -> str:
         if self._target_kind is not None:
@@ -303,7 +347,10 @@ class RecordWindow:
 
     def _new_column(self, name: str, kind: str) -> None:
         self._kinds[name] = kind
-        if kind == NUMERIC:
+        row = self._rows.get(name)
+        if kind == NUMERIC and row is not None:
+            self._num[name] = self._block[row]  # a view: written in place
+        elif kind == NUMERIC:
             self._num[name] = np.full(self._cap, np.nan)
         else:
             self._cat[name] = np.full(self._cap, "", dtype="<U1")
@@ -338,6 +385,7 @@ class RecordWindow:
         self._has_label[slots] = [y is not None for y in labels]
         if not self._fixed:
             self._discover(kept)
+        replaced = self._block[:, slots]
         for name, kind in self._kinds.items():
             values = [r.features.get(name) for r in kept]
             if kind == NUMERIC:
@@ -351,6 +399,24 @@ class RecordWindow:
                 self._codes[name][slots] = [
                     levels.get(text, other) if text else other + 1 for text in spelled
                 ]
+        if self._rows:
+            self._place(slots, replaced)
+
+    def _place(self, slots: npt.NDArray[np.intp], replaced: FloatArray) -> None:
+        """Place the values just written to ``slots`` (which held ``replaced``) among the
+        edges, and count them in instead of the old ones. The sums are summed afresh once per
+        window's worth of records, so rounding does not build up."""
+        values = self._block[:, slots]
+        codes = self._placer.place(values)
+        old = self._placed[:, slots]
+        self._placed[:, slots] = codes
+        if self._count - self._summed_at >= self._cap:
+            counts, sums = self._placer.count(self._placed, np.nan_to_num(self._block))
+            self._counts[:], self._sums[:] = counts, sums
+            self._summed_at = self._count
+            return
+        _tally(self._counts, self._sums, old, replaced, -1)
+        _tally(self._counts, self._sums, codes, values, 1)
 
     def _discover(self, records: list[Record]) -> None:
         for r in records:
@@ -374,6 +440,15 @@ class RecordWindow:
         self._has_label[slot] = update.label is not None
         self.labels_joined += 1
         labelled.append((update.label, self._pred[slot]))
+
+
+def _tally(
+    counts: np.ndarray, sums: np.ndarray, codes: np.ndarray, values: np.ndarray, sign: int
+) -> None:
+    """Count ``codes`` (with their ``values``) in (``sign`` 1) or out (-1) of running totals."""
+    flat = codes.reshape(-1)
+    np.add.at(counts.reshape(-1), flat, sign)
+    np.add.at(sums.reshape(-1), flat, np.nan_to_num(values.reshape(-1)) * sign)
 
 
 def _put(column: StrArray, slots: npt.NDArray[np.intp], values: Sequence[Value]) -> StrArray:
