@@ -10,7 +10,9 @@ block by block: delimiters are found with one comparison per block, and plain de
 digits, a dot) are converted eight digits at a time on 64-bit words. The values are ``float()``'s,
 correctly rounded (beyond 15 significant digits this needs x86 80-bit long doubles; elsewhere such
 values are within one unit in the last place). Other fields (exponents, ``inf``, surrounding
-spaces, missing tokens) go through ``float()``. Files with quotes are read with :mod:`csv`.
+spaces, missing tokens) go through ``float()``. Quoted fields are found by counting quotes (a
+delimiter after an odd number of them is inside a field); files with line breaks inside fields or
+quotes used other than around whole fields are read with :mod:`csv`.
 
 NDJSON has one JSON object per line (a JSON array of objects is accepted too): top-level keys are
 columns, the keys of a nested ``features`` object (the inference-log record shape) are columns too,
@@ -247,9 +249,17 @@ def _parse_block(
     if len(cand) == 0:
         return line
     kinds = buf[cand]
-    if np.any(kinds == 34):
-        raise _Quoted
-    keep = (kinds == 44) | (kinds == 10)
+    quote = kinds == 34
+    quotes: IntArray | None = None  # per delimiter kept, the quotes before it in the block
+    if quote.any():
+        before = np.cumsum(quote) - quote
+        inside = (before & 1).astype(bool)  # after an odd number of quotes: in a quoted field
+        if (inside & (kinds == 10)).any():
+            raise _Quoted  # a line break in a field: the csv module keeps the line numbers
+        keep = ((kinds == 44) | (kinds == 10)) & ~inside
+        quotes = before[keep]
+    else:
+        keep = (kinds == 44) | (kinds == 10)
     if not keep.all():
         cand, kinds = cand[keep], kinds[keep]
     nl = np.flatnonzero(kinds == 10)
@@ -273,9 +283,16 @@ def _parse_block(
     if cr.any():
         ends = cand.copy()
         ends[nl[cr]] -= 1
+    escaped = np.empty(0, np.int64)
+    if quotes is not None:
+        counts = np.diff(quotes, prepend=0)  # quotes in each field
+        if blank.any():
+            counts = np.delete(counts, nl[blank])
     if blank.any():
         drop = nl[blank]
         starts, ends = np.delete(starts, drop), np.delete(ends, drop)
+    if quotes is not None:
+        starts, ends, escaped = _unquote(seg, buf, starts, ends, counts)
     nrows = len(ends) // ncols
     s2, e2 = starts.reshape(nrows, ncols), ends.reshape(nrows, ncols)
     if numeric and nrows:
@@ -286,9 +303,36 @@ def _parse_block(
             for c in failed:
                 numeric.remove(c)
                 text.append(c)
+    fixes: dict[int, list[int]] = {}
+    for k in escaped.tolist():
+        fixes.setdefault(k % ncols, []).append(k // ncols)
     for c in text:
-        parts[c].append(_strings(seg, buf, s2[:, c], e2[:, c], ascii_only))
+        column = _strings(seg, buf, s2[:, c], e2[:, c], ascii_only)
+        for r in fixes.get(c, ()):
+            column[r] = seg[s2[r, c] : e2[r, c]].decode("utf-8").replace('""', '"')
+        parts[c].append(column)
     return line + len(nl)
+
+
+def _unquote(
+    seg: bytes, buf: np.ndarray, starts: IntArray, ends: IntArray, counts: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """The fields holding ``counts`` quotes narrowed to the text inside their quotes, and the
+    fields whose text has doubled quotes in it (to undouble). Anything but fields quoted
+    whole, such as ``"a, ""b"" c"``, is left to the csv module.
+    """
+    quoted = np.flatnonzero(counts)
+    a, b = starts[quoted], ends[quoted]
+    if not ((b - a >= 2) & (buf[a] == 34) & (buf[b - 1] == 34)).all():
+        raise _Quoted
+    starts, ends = starts.copy(), ends.copy()
+    starts[quoted] += 1
+    ends[quoted] -= 1
+    escaped = quoted[counts[quoted] > 2]
+    for k in escaped.tolist():
+        if b'"' in seg[starts[k] : ends[k]].replace(b'""', b""):
+            raise _Quoted  # a lone quote inside: the csv module says where
+    return starts, ends, escaped
 
 
 def _check_utf8(path: Path, seg: bytes, line: int) -> None:

@@ -29,13 +29,14 @@ def same_floats(a: np.ndarray, b: np.ndarray) -> bool:
 
 @pytest.fixture(params=["fast", "quoted"])
 def reader(request: pytest.FixtureRequest) -> str:
-    """Run a test on both CSV paths: a quoted dummy column sends a file to the csv module."""
+    """Run a test on both CSV paths: a dummy column with a line break in a quoted field sends
+    a file to the csv module."""
     return str(request.param)
 
 
 def csv_text(rows: list[list[str]], reader: str) -> str:
     if reader == "quoted":
-        rows = [[*row, "zz" if i == 0 else '"q"'] for i, row in enumerate(rows)]
+        rows = [[*row, "zz" if i == 0 else '"q\nr"'] for i, row in enumerate(rows)]
     return "\n".join(",".join(row) for row in rows) + "\n"
 
 
@@ -305,3 +306,50 @@ def test_to_numbers() -> None:
     assert bad == [3, 5]
     numbers, bad = to_numbers(np.array([1.0, np.nan]))
     assert same_floats(numbers, np.array([1.0, np.nan])) and bad == []
+
+
+@pytest.mark.parametrize("quoting", [csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC, csv.QUOTE_MINIMAL])
+def test_quoted_files_take_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quoting: int
+) -> None:
+    """Fields quoted whole (numbers too, with commas and doubled quotes inside) are read on
+    the numpy path, over several blocks and with CRLF, as the csv module reads them."""
+    monkeypatch.setattr(tabular, "_BLOCK", 1 << 15)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("read with the csv module")
+
+    monkeypatch.setattr(tabular, "_read_csv_quoted", refuse)
+    rng = np.random.default_rng(4)
+    notes = ['says "hi", twice', "plain", "", 'a ""b""', "x,y", "naïve, 東京", '"', "NA"]
+    rows: list[list[object]] = [["x", "note", "n", "colour"]]
+    for i in range(4000):
+        x: object = float(rng.normal()) if i % 31 else ""
+        rows.append([x, notes[i % len(notes)], i % 9, ["red", "blue, dark"][i % 2]])
+    path = tmp_path / "quoted.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, quoting=quoting, lineterminator="\r\n").writerows(rows)
+    table = read_table(path)
+    with path.open(newline="", encoding="utf-8") as f:
+        body = list(csv.reader(f))[1:]
+    assert table["note"].tolist() == [row[1] for row in body]
+    assert table["colour"].tolist() == [row[3] for row in body]
+    expected = np.array([float(row[0]) if row[0] else math.nan for row in body])
+    assert same_floats(table["x"], expected)
+    assert same_floats(table["n"], np.array([float(row[2]) for row in body]))
+
+
+@pytest.mark.parametrize(
+    "text", ['a,b\n1,"x"y\n', 'a,b\n1,x"y"\n', 'a,b\n1,"x"\n2, "y"\n', 'a,b\n1,"x""y"z"\n']
+)
+def test_quotes_not_around_a_whole_field_go_to_the_csv_module(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, "odd.csv", text)
+    with path.open(newline="", encoding="utf-8") as f:
+        try:
+            body = list(csv.reader(f, strict=True))[1:]
+        except csv.Error:
+            with pytest.raises(TableError, match="line 2"):
+                read_table(path)
+            return
+    table = read_table(path)
+    assert table["b"].tolist() == [row[1] for row in body]
