@@ -137,7 +137,7 @@ def test_binned_profile_bounds_the_exact_statistic(n: int, m: int) -> None:
 def _placed(profiles: list[NumericProfile], columns: list[np.ndarray], rows: int) -> EdgePositions:
     placer = EdgePlacer(profiles, rows)
     values = np.stack(columns)
-    return EdgePositions(rows, placer.names, values, placer.place(values))
+    return EdgePositions(rows, placer.features, values, placer.place(values))
 
 
 def _same_comparisons(ours: list, sorted_: list) -> None:  # type: ignore[type-arg]
@@ -200,7 +200,7 @@ def test_placed_values_match_scipy_with_an_exact_profile(seed: int) -> None:
 def test_placed_counts_must_fit_the_plan() -> None:
     profile = summarise_numeric("x", RNG.normal(size=100))
     placed = _placed([profile], [RNG.normal(size=50)], 50)
-    wrong = EdgePositions(50, placed.names, placed.values, placed.codes,
+    wrong = EdgePositions(50, placed.features, placed.values, placed.codes,
                           np.zeros((1, 3), np.int64), np.zeros((1, 3)))
     with pytest.raises(ValueError, match="counts of shape"):
         compare_numeric_positions(cached_plan([profile], 50, {}), wrong)

@@ -289,3 +289,18 @@ def test_drift_from_positions_equals_drift_from_the_table() -> None:
     with pytest.raises(ValueError, match="positions differ in length"):
         compute_drift(prof, {k: v[:5] for k, v in window.table().items()},
                       positions=window.positions())
+
+
+def test_positions_of_another_profile_are_not_used() -> None:
+    """A window placed on one profile's edges, checked against another profile with the same
+    feature names: the table is compared, not codes of other edges."""
+    from mmtui.stats.drift import compute_drift
+
+    rng = np.random.default_rng(15)
+    first = build_profile({"x": rng.normal(size=3000)})
+    second = build_profile({"x": rng.normal(5.0, size=3000)})
+    window = RecordWindow(500, profile=first)
+    window.add([r(i, x=float(rng.normal(5.0))) for i in range(500)])
+    table = window.table()
+    assert compute_drift(second, table, positions=window.positions()) == compute_drift(
+        second, table)

@@ -67,8 +67,8 @@ def compare_features(
     """
     numeric = [f for f in profile.features.values() if isinstance(f, NumericProfile)]
     categorical = [f for f in profile.features.values() if isinstance(f, CategoricalProfile)]
-    if positions is not None and positions.names != tuple(f.name for f in numeric):
-        positions = None  # not this profile's: compared from the table
+    if positions is not None and not positions.fits(numeric):
+        positions = None  # another profile's edges: compared from the table
     columns = [] if positions is not None else [_floats(table, f.name, rows) for f in numeric]
     coded = [(codes or {}).get(f.name) for f in categorical]
     labels = [np.empty(0, "<U1") if c is not None else _labels(table, f.name, rows)

@@ -166,8 +166,9 @@ class EdgePositions:
 
     rows: int
     """The window size the edges were chosen for (see :func:`grid_edges`)."""
-    names: tuple[str, ...]
-    """The profile's numeric features, in its order."""
+    features: tuple[NumericProfile, ...]
+    """The profile's numeric features, in its order (these objects: another profile's
+    features of the same names have other edges)."""
     values: np.ndarray
     """``(features, n)`` float64, NaN for missing."""
     codes: np.ndarray
@@ -176,6 +177,16 @@ class EdgePositions:
     """``(features, width)``: how many values have each code, when the window kept count."""
     sums: np.ndarray | None = None
     """``(features, width)``: the sum of the values of each code (0 for missing ones)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def fits(self, features: Sequence[NumericProfile]) -> bool:
+        """Whether the codes are of these features' edges."""
+        return len(features) == len(self.features) and all(
+            a is b for a, b in zip(features, self.features, strict=True)
+        )
 
 
 def grid_edges(profile: NumericProfile, rows: int) -> np.ndarray:
@@ -189,7 +200,7 @@ class EdgePlacer:
 
     def __init__(self, profiles: Sequence[NumericProfile], rows: int) -> None:
         self.rows = rows
-        self.names = tuple(p.name for p in profiles)
+        self.features = tuple(profiles)
         self.edges = [grid_edges(p, rows) for p in profiles]
         f = len(self.edges)
         self.k = np.array([len(e) for e in self.edges], np.int64)
@@ -235,7 +246,7 @@ class EdgePlacer:
 
 def compare_numeric_positions(plan: NumericPlan, placed: EdgePositions) -> list[Comparison]:
     """:func:`compare_numeric_batch` for values already placed among the plan's edges (the
-    plan of ``placed.names`` for ``placed.rows``): the same statistics, from the counts and
+    plan of ``placed.features`` for ``placed.rows``): the same statistics, from the counts and
     sums per code, without sorting.
 
     Wasserstein needs the current values in order only inside the cells where the current

@@ -269,7 +269,7 @@ class RecordWindow:
                 keep[skip:] = True if mask is None else mask
                 _tally(counts, sums, out[:, ~keep], out_values[:, ~keep], -1)
         placer = self._placer
-        return EdgePositions(placer.rows, placer.names, values, codes, counts, sums)
+        return EdgePositions(placer.rows, placer.features, values, codes, counts, sums)
 
     def timestamps(self) -> FloatArray:
         """``ts`` of the records in the window, oldest first."""
