@@ -5,6 +5,8 @@ median time per parse (over 7 rounds, each many parses) of:
 
 - ``mmtui`` full: ``parse(text)``;
 - ``mmtui only=``: ``parse(text, only=...)`` with the 6 families a vLLM preset reads;
+- ``mmtui only= memo``: the same with a :class:`~mmtui.feeds.parser.ParseMemo` carried from
+  parse to parse, as the monitor parses one endpoint's successive scrapes;
 - ``prometheus_client``: ``list(text_string_to_metric_families(text))``;
 
 and the ratios: of the medians, the median of each round's ratio (the contenders take turns
@@ -28,7 +30,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from mmtui.feeds.model import Sample
-from mmtui.feeds.parser import parse
+from mmtui.feeds.parser import ParseMemo, parse
 
 SCRAPE = Path(__file__).resolve().parents[2] / "shared" / "feeds" / "vllm_metrics.txt"
 VLLM_FAMILIES = (
@@ -119,10 +121,12 @@ def main() -> None:
         f" {len(full)} families, {samples} samples (prometheus_client: {len(theirs)} families)"
     )
     print(f"only=: {len(some)} families, {sum(len(f.samples) for f in some.values())} samples")
+    memo = ParseMemo()
     times = race(
         {
             "mmtui full": lambda: parse(text),
             "mmtui only=": lambda: parse(text, only=VLLM_FAMILIES),
+            "mmtui only= memo": lambda: parse(text, only=VLLM_FAMILIES, memo=memo),
             "prometheus_client": lambda: list(text_string_to_metric_families(text)),
         }
     )
@@ -135,7 +139,7 @@ def main() -> None:
         )
     print("\nprometheus_client time / mmtui time (10x is the goal for the full parse):")
     print("  contender           median/median  per-round median  best/best")
-    for name in ("mmtui full", "mmtui only="):
+    for name in ("mmtui full", "mmtui only=", "mmtui only= memo"):
         ours, pc = times[name], times["prometheus_client"]
         per_round = statistics.median(t / o for t, o in zip(pc, ours, strict=True))
         print(

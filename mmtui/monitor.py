@@ -3,12 +3,14 @@
 Textual-free. Parsing and derivation run in worker threads (``asyncio.to_thread``) so the event loop
 that also drives the TUI never waits on them. Snapshots are coalesced: results that land together
 (one poll cycle) produce one snapshot, and a quiet monitor still publishes once per interval so that
-``stale`` shows up.
+``stale`` shows up. Once the first cycle is shown, each snapshot is one worker-thread hop: the
+results that landed since the last one are ingested, the snapshot taken and the alerts evaluated
+there (see :meth:`Monitor.refresh`).
 
 Alerts: with an :class:`~mmtui.alerts.service.AlertService` (built by the commands from the config
-and the state store), every snapshot is evaluated before it is published (``await
-service.tick(snapshot)``: rules, SQLite and notifications, all off the loop) and carries the
-alerts and the channels' health. Nothing is evaluated
+and the state store), every snapshot is evaluated before it is published (rules and SQLite in the
+hop, notifications handed to the service's dispatcher on the loop) and carries the alerts and the
+channels' health. Nothing is evaluated
 
 * while paused: the figures are frozen, not evidence;
 * before the monitor is warm: every endpoint has rates (two good scrapes) or failed, and its
@@ -50,7 +52,7 @@ from mmtui.config import Config, EndpointConfig
 from mmtui.explore import FeatureHistogram, SeriesData
 from mmtui.feeds.derive import Derived, Scrape, derive
 from mmtui.feeds.model import ParseError
-from mmtui.feeds.parser import parse_bytes
+from mmtui.feeds.parser import ParseMemo, parse_bytes
 from mmtui.feeds.poller import Poller, ScrapeResult, backoff_delay, status_at
 from mmtui.feeds.presets import Preset, get_preset
 from mmtui.feeds.promsource import PromError, PromPoll, PromSource
@@ -85,7 +87,7 @@ from mmtui.tracking import (
 
 if TYPE_CHECKING:
     from mmtui.alerts.rules import Rule
-    from mmtui.alerts.service import AlertService
+    from mmtui.alerts.service import AlertService, Outcome
     from mmtui.feeds.records import FeedStats, Item
     from mmtui.recording import Recorder
 
@@ -117,13 +119,18 @@ class Processed:
 
 
 def process(
-    result: ScrapeResult, preset: Preset, endpoint: EndpointConfig, previous: Scrape | None
+    result: ScrapeResult,
+    preset: Preset,
+    endpoint: EndpointConfig,
+    previous: Scrape | None,
+    memo: ParseMemo | None = None,
 ) -> Processed:
-    """Parse and derive one scrape result against the previous good scrape; never raises."""
+    """Parse and derive one scrape result against the previous good scrape (``memo``: the
+    endpoint's :class:`~mmtui.feeds.parser.ParseMemo`); never raises."""
     if result.status != STATUS_UP or result.body is None:
         return Processed(result.status, result.error, None, None, 0)
     try:
-        families = parse_bytes(result.body, result.content_type, only=preset.families)
+        families = parse_bytes(result.body, result.content_type, only=preset.families, memo=memo)
     except ParseError as exc:
         return Processed(STATUS_ERROR, f"unparsable body: {exc}", None, None, 0)
     scrape = Scrape(at=result.started, families=families)
@@ -149,6 +156,7 @@ class _EndpointState:
     models: list[str] = field(default_factory=list)
     tracker: RecordsTracker | None = None
     records: RecordsView | None = None
+    memo: ParseMemo = field(default_factory=ParseMemo)
 
 
 class Monitor:
@@ -194,6 +202,8 @@ class Monitor:
         """Wakes each Prometheus-source endpoint's loop (``poll_now``)."""
         self._warm = False
         self._warm_by: float | None = None
+        self._arrived: list[ScrapeResult] = []
+        """Poll results left for the publisher's next hop (see :meth:`_on_result`)."""
         self._held: list[tuple[str, str | None, float, Metrics]] | None = None
         """Series points held while ``run()`` loads the stored history (None: not loading)."""
         self.last_snapshot: Snapshot | None = None
@@ -340,23 +350,43 @@ class Monitor:
         return await self.refresh()
 
     async def refresh(self, *, evaluate: bool | None = None) -> Snapshot:
-        """Take a snapshot, evaluate the alerts on it (unless paused or not warm), publish it.
+        """Ingest the poll results left for it, take a snapshot, evaluate the alerts on it
+        (unless paused or not warm) and publish it: all but the publishing in one worker-thread
+        hop.
 
         ``evaluate`` overrides that choice (a replay passes the recorded one).
-        Raises StoreError when the state file fails; the live loop logs that and goes on.
+        Raises StoreError when the state file fails (the results are ingested by then); the live
+        loop logs that and goes on.
         """
-        snap = self.snapshot(tick=True)
-        if self.alerts is not None:
-            if evaluate is None:
-                evaluate = not snap.paused and self.warm(snap.at)
-            if evaluate:
-                view = await self.alerts.tick(snap)
-            else:  # no figures to evaluate: restored alerts, acks and silences only
-                view = await self.alerts.resume()
+        arrived, self._arrived = self._arrived, []
+        snap, evaluated, outcome = await asyncio.to_thread(self._take, arrived, evaluate)
+        if outcome is not None:
+            assert self.alerts is not None
+            view = self.alerts.apply(outcome)
             snap = dataclasses.replace(snap, alerts=view.alerts, channels=view.channels)
             if self.recorder is not None:
-                self.recorder.event("alerts", None, snap.at, alerts_payload(evaluate, snap.alerts))
+                self.recorder.event("alerts", None, snap.at, alerts_payload(evaluated, snap.alerts))
         return self.publish(snap)
+
+    def _take(
+        self, arrived: Sequence[ScrapeResult], evaluate: bool | None
+    ) -> tuple[Snapshot, bool, Outcome | None]:
+        """:meth:`refresh`'s worker-thread part: the results, the snapshot, whether it is
+        evaluated, and the alerts' outcome (None without an alert service)."""
+        for result in arrived:
+            try:
+                self.ingest(result)
+            except Exception:  # one endpoint's bad result must not cost the others theirs
+                _log.exception("ingest failed for %s", result.endpoint)
+        snap = self.snapshot(tick=True, alerts=False)
+        if evaluate is None:
+            evaluate = not snap.paused and self.warm(snap.at)
+        if self.alerts is None:
+            return snap, evaluate, None
+        # Without figures to evaluate: restored alerts, acks and silences only.
+        outcome = self.alerts.evaluate(snap if evaluate else None,
+                                       snap.at if evaluate else self._clock())
+        return snap, evaluate, outcome
 
     def warm(self, now: float) -> bool:
         """Whether alerts may be evaluated (see the module docstring); once warm, always."""
@@ -555,14 +585,22 @@ class Monitor:
         )
 
     async def _on_result(self, result: ScrapeResult) -> None:
-        await asyncio.to_thread(self.ingest, result)
+        """Until the first full cycle is shown, each result is ingested as it lands (the first
+        frame waits for the last one). After that it is left for the publisher, whose one
+        worker-thread hop ingests the whole cycle with the snapshot and the alerts: a hop per
+        scrape costs two thread wake-ups, and a worker parsing while the loop reads the other
+        responses makes the two trade the GIL back and forth."""
+        if self._shown is not None and self._shown.is_set():
+            self._arrived.append(result)
+        else:
+            await asyncio.to_thread(self.ingest, result)
         if self._dirty is not None:
             self._dirty.set()
 
     def ingest(self, result: ScrapeResult) -> Processed:
         """Parse, derive and record one result (thread-safe; runs in a worker thread)."""
         state = self._states[result.endpoint]
-        processed = process(result, state.preset, state.config, state.previous)
+        processed = process(result, state.preset, state.config, state.previous, state.memo)
         with self._lock:
             state.status = processed.status
             state.error = processed.error
@@ -717,10 +755,11 @@ class Monitor:
                 _log.exception("snapshot subscriber failed")
         return snap
 
-    def snapshot(self, *, tick: bool = False) -> Snapshot:
+    def snapshot(self, *, tick: bool = False, alerts: bool = True) -> Snapshot:
         """The current state of every endpoint (and model) as one immutable Snapshot, with the
-        alerts of the last evaluation; ``tick``: the one the alerts are evaluated on (recorded
-        under the lock, so that a recording has every input before or after it as it was)."""
+        alerts of the last evaluation (``alerts``: False leaves them out, for a snapshot about to
+        be evaluated); ``tick``: the one the alerts are evaluated on (recorded under the lock, so
+        that a recording has every input before or after it as it was)."""
         now = self._clock()
         rows: list[RowSnapshot] = []
         with self._lock:
@@ -737,7 +776,7 @@ class Monitor:
                 for model in st.models:
                     metrics = derived.models.get(model, _EMPTY) if derived else _EMPTY
                     rows.append(self._row(st, model, status, metrics))
-        service = self.alerts
+        service = self.alerts if alerts else None
         return Snapshot(
             at=now, tick=self._tick, paused=self._paused, interval=self.interval, rows=tuple(rows),
             alerts=() if service is None else service.view.alerts,

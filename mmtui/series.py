@@ -67,11 +67,20 @@ class Ring:
         return self._ordered(self._t), self._ordered(self._v)
 
     def last(self, n: int) -> tuple[float | None, ...]:
-        """The last ``n`` values (fewer if the ring holds fewer), oldest first, NaN as None."""
-        if n <= 0:
+        """The last ``n`` values (fewer if the ring holds fewer), oldest first, NaN as None.
+
+        Sliced straight out of the ring (every row of every snapshot asks for its sparklines'
+        points): a full copy in order first costs twice as much.
+        """
+        k = min(n, self._len)
+        if k <= 0:
             return ()
-        values = self._ordered(self._v)[-n:].tolist()
-        return tuple(None if math.isnan(v) else v for v in values)
+        end = self._next
+        if k <= end:
+            values = self._v[end - k : end].tolist()
+        else:  # wrapped: the ring is full, and the oldest of them are at the end of the array
+            values = self._v[end - k :].tolist() + self._v[:end].tolist()
+        return tuple([None if v != v else v for v in values])  # v != v: NaN
 
     def latest(self) -> tuple[float, float | None] | None:
         """The newest (timestamp, value), or None when empty."""

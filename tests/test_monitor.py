@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmtui.config import Config, EndpointConfig, MonitorConfig, parse_config
+from mmtui.feeds.poller import ScrapeResult
 from mmtui.feeds.records import FeedStats, Record
 from mmtui.monitor import Monitor
 from mmtui.sim.server import SimServer
@@ -205,6 +206,51 @@ async def test_run_publishes_snapshots_and_pauses(calm: SimServer) -> None:
             await task
     ticks = [s.tick for s in snaps]
     assert ticks == sorted(ticks)
+
+
+async def test_after_the_first_cycle_a_cycle_is_ingested_in_the_hop_of_its_snapshot(
+    calm: SimServer,
+) -> None:
+    """The first cycle is ingested as it lands (the first frame waits for it); after that the
+    results wait for the publisher, whose one worker-thread hop ingests them all and takes the
+    snapshot: a hop per scrape costs the idle TUI two thread wake-ups each."""
+    config = parse_config(calm.config_toml(interval="1s"), env={})
+    monitor = Monitor(config)
+    in_take = threading.local()
+    ingested: list[tuple[bool, str]] = []  # (inside a snapshot's hop?, endpoint)
+    takes: list[int] = []  # results each snapshot's hop ingested
+    take, ingest = monitor._take, monitor.ingest
+
+    def counted_take(arrived: list[ScrapeResult], evaluate: bool | None) -> object:
+        in_take.on = True
+        try:
+            return take(arrived, evaluate)
+        finally:
+            in_take.on = False
+            takes.append(len(arrived))
+
+    def recorded_ingest(result: ScrapeResult) -> object:
+        ingested.append((getattr(in_take, "on", False), result.endpoint))
+        return ingest(result)
+
+    monitor._take = counted_take  # type: ignore[assignment,method-assign]
+    monitor.ingest = recorded_ingest  # type: ignore[assignment,method-assign]
+    endpoints = len(config.endpoints)
+    task = asyncio.create_task(monitor.run())
+    try:
+        for _ in range(1000):
+            if takes.count(endpoints) >= 2:  # two whole cycles, each in one hop
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError(f"no whole cycle ingested in one hop: {takes}")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    first = [inside for inside, _ in ingested[:endpoints]]
+    assert first == [False] * endpoints  # the first cycle: as each result landed
+    assert all(inside for inside, _ in ingested[endpoints:])
 
 
 async def test_monitor_is_the_explorer_for_drill_downs(calm: SimServer, clock: FakeClock) -> None:

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families as text_fami
 
 from mmtui.feeds import parser
 from mmtui.feeds.model import MetricFamily, ParseError, Sample
-from mmtui.feeds.parser import parse, parse_bytes
+from mmtui.feeds.parser import ParseMemo, parse, parse_bytes
 
 FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "feeds"
 SKIP_DIRS = {"invalid", "request_logs"}
@@ -282,6 +282,57 @@ def test_only_matches_a_family_by_its_type_name(feeds_dir: Path) -> None:
     [sample] = fams["nv_inference_request_success"].samples
     assert sample.name == "nv_inference_request_success"  # not renamed to _total
     assert sample.labels == {"model": "tensorrt_llm", "version": "1"}
+
+
+# A memo carried from scrape to scrape.
+def test_a_memo_carried_over_every_real_payload_changes_no_result() -> None:
+    """One memo through every payload in turn, as if one endpoint's scrapes changed that much
+    between polls: each parse equals the parse without it."""
+    feeds = _valid_feeds()
+    if not feeds:
+        pytest.skip("no feeds directory")
+    texts = [p.read_text(encoding="utf-8") for p in feeds]
+    wanted = VLLM_FAMILIES | {"nv_inference_request_success", "nv_inference_request_duration_us",
+                              "ts_inference_requests_total", "http_requests", "up", "no_such"}
+    memo = ParseMemo()
+    for path, text in zip(feeds * 2, texts * 2, strict=True):  # twice: the memo is full then
+        fmt = _is_openmetrics(path)
+        assert parse(text, openmetrics=fmt, only=wanted, memo=memo) == parse(
+            text, openmetrics=fmt, only=wanted
+        ), path.name
+
+
+@pytest.mark.parametrize(
+    ("only", "scrapes"),
+    [
+        # Undeclared first, then declared as the gauge histogram that owns it.
+        ({"g"}, ["g_gcount 1\n# EOF\n",
+                 '# TYPE g gaugehistogram\ng_bucket{le="+Inf"} 1\ng_gcount 1\ng_gsum 2\n# EOF\n']),
+        # A family asked for changes type; one asked for goes and comes back.
+        ({"x"}, ["# TYPE x counter\nx_total 1\n# EOF\n",
+                 '# TYPE x histogram\nx_bucket{le="+Inf"} 2\nx_count 2\nx_sum 3\n# EOF\n',
+                 "# EOF\n", "# TYPE x counter\nx_total 4\n# EOF\n"]),
+        # A family not asked for changes type around one that is.
+        ({"y"}, ["# TYPE z gauge\nz 1\ny 2\n# EOF\n",
+                 '# TYPE z histogram\nz_bucket{le="1"} 1\nz_count 1\nz_sum 1\ny 3\n# EOF\n',
+                 "z_count 1\nz_sum 1\ny_total 4\ny_created 1\n# EOF\n"]),
+    ],
+)
+def test_a_memo_follows_metadata_that_changes_between_scrapes(
+    only: set[str], scrapes: list[str]
+) -> None:
+    memo = ParseMemo()
+    for text in scrapes:
+        assert parse(text, only=only, memo=memo) == parse(text, only=only), text
+
+
+def test_a_memo_starts_again_for_other_families() -> None:
+    text = '# TYPE a counter\na_total 1\n# TYPE b gauge\nb{k="v"} 2\n'
+    memo = ParseMemo()
+    assert list(parse(text, only={"a"}, memo=memo)) == ["a"]
+    assert memo.skipped  # b's names: not asked for
+    assert parse(text, only={"b"}, memo=memo) == parse(text, only={"b"})
+    assert "b" not in memo.skipped
 
 
 # What real servers emit.

@@ -39,6 +39,17 @@ def test_ring_wraparound_is_oldest_first(n_appended: int) -> None:
     assert r.last(100) == tuple(float(i) * 10 for i in expected)
 
 
+def test_ring_last_is_the_tail_of_its_ordered_values_at_every_fill() -> None:
+    cap = 4
+    r = Ring(cap)
+    for appended in range(3 * cap):
+        _, v = r.arrays()
+        ordered = [None if math.isnan(x) else x for x in v.tolist()]
+        for n in range(cap + 2):
+            assert r.last(n) == tuple(ordered[-n:] if n else ()), (appended, n)
+        r.append(float(appended), None if appended % 3 == 0 else float(appended))
+
+
 def test_ring_none_round_trips_as_nan_and_back() -> None:
     r = Ring(3)
     r.append(1.0, None)

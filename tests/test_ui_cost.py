@@ -1,10 +1,12 @@
 """What keeps the idle TUI cheap, tested as behaviour: keys during an ingest, ageing figures
-that wake the screen only when due, a footer that is not rebuilt for nothing, rows drawn to their
-width, and partial updates that start at the first changed cell."""
+that wake the screen only when due, a footer that is not rebuilt for nothing, the rows a snapshot
+changed repainted in one refresh, rows drawn to their width, and partial updates that start at
+the first changed cell."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Iterator
 
@@ -13,12 +15,14 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from textual._compositor import ChopsUpdate
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets._footer import FooterKey
 
 from mmtui.config import parse_config
 from mmtui.feeds.poller import ScrapeResult
 from mmtui.monitor import Monitor, Processed
+from mmtui.names import THROUGHPUT
 from mmtui.sim.server import SimServer
 from mmtui.snapshot import RowSnapshot, Snapshot
 from mmtui.ui.app import MmtuiApp
@@ -124,6 +128,34 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change() -> None:
         descriptions = {k.description for k in screen.query(FooterKey)}
         assert "Alert detail" in descriptions
         assert list(screen.query(FooterKey)) != keys
+
+
+async def test_a_snapshot_repaints_the_rows_it_changed_in_one_refresh() -> None:
+    """Every poll changes most rows' figures: their spans go to Textual in one refresh (each call
+    clears the table's caches and asks for a repaint again), and only theirs."""
+    source = FakeSource()
+    app = MmtuiApp(source, clock=Clock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await source.started.wait()
+        rows = [RowSnapshot(f"ep{i}", None, "vllm", "up", None, NOW - 1, {THROUGHPUT: 1.0})
+                for i in range(5)]
+        source.publish(Snapshot(NOW, 1, False, 2.0, tuple(rows)))
+        await pilot.pause()
+        table = app.screen.query_one(OverviewTable)
+        calls: list[tuple[Region, ...]] = []
+        refresh = table.refresh
+
+        def counted(*regions: Region, **kwargs: bool) -> OverviewTable:
+            calls.append(regions)
+            return refresh(*regions, **kwargs)
+
+        table.refresh = counted  # type: ignore[method-assign]
+        busier = [dataclasses.replace(r, metrics={THROUGHPUT: 2.0}) for r in rows[:4]]
+        source.publish(Snapshot(NOW, 2, False, 2.0, (*busier, rows[4])))
+        await pilot.pause()
+        assert [sorted(r.y for r in regions) for regions in calls] == [[1, 2, 3, 4]]
+        assert "2.0/s" in table.cell_text("ep3", "rps")
+        assert "1.0/s" in table.cell_text("ep4", "rps")
 
 
 def test_rows_of_known_width_match_measured_ones() -> None:

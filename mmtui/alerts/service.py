@@ -143,8 +143,9 @@ class AlertsView:
 
 
 @dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What one tick's worker-thread part hands back to the loop."""
+class Outcome:
+    """What one tick's worker-thread part (:meth:`AlertService.evaluate`) hands back to the
+    loop's (:meth:`AlertService.apply`)."""
 
     alerts: tuple[Alert, ...]
     notifications: tuple[Notification, ...]
@@ -213,14 +214,19 @@ class AlertService:
     async def resume(self) -> AlertsView:
         """A tick without figures: load the store's state (the restored alerts at start), apply
         acks, silences and time, record, notify; StoreError if the state file fails."""
-        return self._apply(await asyncio.to_thread(self._evaluate, None, self._clock()))
+        return self.apply(await asyncio.to_thread(self.evaluate, None, self._clock()))
 
     async def tick(self, snapshot: Snapshot) -> AlertsView:
         """Evaluate ``snapshot``, record it, notify; StoreError if the state file fails."""
-        return self._apply(await asyncio.to_thread(self._evaluate, snapshot, snapshot.at))
+        return self.apply(await asyncio.to_thread(self.evaluate, snapshot, snapshot.at))
 
-    def _apply(self, out: _Outcome) -> AlertsView:
-        """The loop's side of a tick: hand work to the dispatcher, call the drift hook."""
+    def apply(self, out: Outcome) -> AlertsView:
+        """The loop's side of a tick: hand work to the dispatcher, call the drift hook.
+
+        :meth:`tick` and :meth:`resume` are :meth:`evaluate` in a worker thread, then this; a
+        caller with a worker-thread hop of its own (the Monitor's, which ingests the poll
+        cycle and takes the snapshot there) calls the two itself and saves a hop.
+        """
         for silence in out.mirror:
             self._dispatcher.submit_silence(silence)
         for silence_id in out.unmirror:
@@ -316,8 +322,9 @@ class AlertService:
 
     # -- the worker thread's side --------------------------------------------------------------
 
-    def _evaluate(self, snapshot: Snapshot | None, now: float) -> _Outcome:
-        """One tick in the worker thread; ``snapshot`` None only reconciles (:meth:`resume`)."""
+    def evaluate(self, snapshot: Snapshot | None, now: float) -> Outcome:
+        """One tick's worker-thread part (blocking: SQLite); ``snapshot`` None only reconciles
+        (:meth:`resume`). Hand the outcome to :meth:`apply` on the loop."""
         with self._lock:
             mirror, unmirror = self._sync(now)
             if not self._started:
@@ -343,7 +350,7 @@ class AlertService:
             fired = {t.fingerprint for t in step.transitions if t.new == "firing"}
             drift = sorted({a.endpoint for a in alerts
                             if a.fingerprint in fired and is_drift(a.metric)})
-            return _Outcome(
+            return Outcome(
                 alerts=alerts,
                 notifications=tuple(notification(a) for a in step.actions),
                 mirror=mirror,

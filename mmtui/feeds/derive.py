@@ -227,6 +227,7 @@ class _Reader:
         check = sel.filtered
         last: _Series | None = None
         last_rest: dict[str, str] | None = None
+        known_bound = _LE.get  # _bound's cache, looked up here: this loop runs for every bucket
         for s in fam.samples:
             labels = s.labels
             v = s.value
@@ -235,8 +236,10 @@ class _Reader:
             name = s.name
             if name.endswith("_bucket"):
                 le = labels.get("le")
-                bound = _bound(le) if le is not None else None
-                if bound is None:
+                if le is None:
+                    continue
+                bound = known_bound(le)
+                if bound is None and (bound := _bound(le)) is None:
                     continue
                 rest = labels.copy()
                 del rest["le"]
@@ -255,6 +258,8 @@ class _Reader:
     def summary(self, fam: MetricFamily, sel: Select) -> dict[_Labels, _Series]:
         out: dict[_Labels, _Series] = {}
         check = sel.filtered
+        last: _Series | None = None
+        last_rest: dict[str, str] | None = None
         for s in fam.samples:
             labels = s.labels
             v = s.value
@@ -265,11 +270,11 @@ class _Reader:
                 q = _bound(quantile)
                 if q is None:
                     continue
-                k = frozenset(kv for kv in labels.items() if kv[0] != "quantile")
-                series = out.get(k)
-                if series is None:
-                    series = out[k] = _Series(self.key(sel, labels))
-                series.values[q] = v  # NaN (an empty window) is skipped when read
+                rest = labels.copy()
+                del rest["quantile"]
+                if last is None or rest != last_rest:  # a series' quantiles are adjacent
+                    last, last_rest = self._series(out, sel, rest), rest
+                last.values[q] = v  # NaN (an empty window) is skipped when read
             elif v != v:
                 continue
             elif s.name.endswith("_sum"):
@@ -582,4 +587,8 @@ def derive(
     total_keys: set[_Key] = set(selected)
     if (sole and selected) or not models or not named:
         total_keys.add(None)
-    return Derived(figures.metrics(total_keys), per_model if label is not None else {})
+    if sole and selected:  # the sole model's figures ({model, None}) are the endpoint's
+        total = dict(per_model[selected[0]])
+    else:
+        total = figures.metrics(total_keys)
+    return Derived(total, per_model if label is not None else {})

@@ -44,6 +44,15 @@ and anything after it. With ``only=``, samples of the families not asked for are
 so errors in them go unreported; so are errors in the metadata of families that cannot own a
 sample of the families asked for (their HELP and TYPE lines are only read for the sample names
 they claim, so that those are skipped too).
+
+Successive scrapes of one endpoint
+----------------------------------
+A :class:`ParseMemo` passed with ``only=`` to every parse of one endpoint's scrapes carries over
+what does not change between them: the label sets already read and checked, and the names of
+the samples to skip (those of families that cannot own a sample asked for, and undeclared series
+of no family asked for). The families parsed are the same as without it. What changes is that
+a later scrape skips those names' lines unread from its first line on, so errors in them go
+unreported as they do for the samples of families not asked for.
 """
 
 from __future__ import annotations
@@ -56,7 +65,7 @@ from typing import TypeAlias
 
 from mmtui.feeds.model import MetricFamily, ParseError, Sample
 
-__all__ = ["parse", "parse_bytes"]
+__all__ = ["ParseMemo", "parse", "parse_bytes"]
 
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -111,6 +120,10 @@ _set_family_type = vars(MetricFamily)["type"].__set__
 _set_family_help = vars(MetricFamily)["help"].__set__
 _set_family_samples = vars(MetricFamily)["samples"].__set__
 
+MEMO_LIMIT = 20_000
+"""Entries a :class:`ParseMemo` holds at most; past that it starts again (label values that
+never repeat, such as a request id, would otherwise grow it without end)."""
+
 _Labels: TypeAlias = dict[str, str]
 # What the parser knows of a sample name: where its samples go (None: skip them), a look-up in the
 # label sets already read and checked for its kind, its label checks, its value checks, and the
@@ -120,8 +133,39 @@ _Target: TypeAlias = tuple[
 ]
 
 
+class ParseMemo:
+    """What the parses of one endpoint's scrapes carry over (see the module docstring); use one
+    per endpoint, from one thread at a time. It starts again by itself when the families asked
+    for or the format change."""
+
+    __slots__ = ("key", "skipped", "caches", "skeletons")
+
+    def __init__(self) -> None:
+        self._start(None)
+
+    def _start(self, key: tuple[bool, frozenset[str]] | None) -> None:
+        self.key = key
+        """(OpenMetrics?, the families asked for) of the parses it holds for."""
+        self.skipped: set[str] = set()
+        """Sample names no family asked for can own, found in earlier scrapes."""
+        self.caches: dict[int, dict[str, _Labels]] = {0: {}, _LE: {}, _QUANTILE: {}}
+        """Label-set text -> labels, read and checked, for each kind of label checks."""
+        self.skeletons: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def _for(self, key: tuple[bool, frozenset[str]]) -> ParseMemo:
+        """This memo, emptied first if it was for other families or another format, or full."""
+        size = len(self.skipped) + sum(map(len, self.caches.values())) + len(self.skeletons)
+        if key != self.key or size > MEMO_LIMIT:
+            self._start(key)
+        return self
+
+
 def parse(
-    text: str, *, openmetrics: bool | None = None, only: Collection[str] | None = None
+    text: str,
+    *,
+    openmetrics: bool | None = None,
+    only: Collection[str] | None = None,
+    memo: ParseMemo | None = None,
 ) -> dict[str, MetricFamily]:
     """Parse an exposition body into families keyed by family name.
 
@@ -133,6 +177,8 @@ def parse(
         The format; ``None`` picks OpenMetrics when some line is exactly ``# EOF``.
     only
         Family names (result keys) to keep; the samples of every other family are skipped.
+    memo
+        The endpoint's :class:`ParseMemo`, with ``only``: a faster parse, the same families.
 
     Raises
     ------
@@ -147,11 +193,15 @@ def parse(
     """
     if openmetrics is None:
         openmetrics = _has_eof_line(text)
-    return _Parser(openmetrics, only).run(text)
+    return _Parser(openmetrics, only, memo).run(text)
 
 
 def parse_bytes(
-    body: bytes, content_type: str | None = None, *, only: Collection[str] | None = None
+    body: bytes,
+    content_type: str | None = None,
+    *,
+    only: Collection[str] | None = None,
+    memo: ParseMemo | None = None,
 ) -> dict[str, MetricFamily]:
     """Decode a scraped body as UTF-8 and parse it in the format its content type names.
 
@@ -165,7 +215,7 @@ def parse_bytes(
         raise ParseError(f"line {line}: the body is not valid UTF-8 (byte {exc.start})") from None
     media = (content_type or "").partition(";")[0].strip().lower()
     fmt = {"application/openmetrics-text": True, "text/plain": False}.get(media)
-    return parse(text, openmetrics=fmt, only=only)
+    return parse(text, openmetrics=fmt, only=only, memo=memo)
 
 
 def _has_eof_line(text: str) -> bool:
@@ -182,26 +232,35 @@ class _Parser:
     """One parse: the families read so far and what is known of each sample name."""
 
     __slots__ = ("om", "only", "only_stems", "related", "families", "typed", "helped",
-                 "undeclared", "owner", "caches", "lookups", "skeletons", "skip")  # fmt: skip
+                 "undeclared", "owner", "caches", "lookups", "skeletons", "skip",
+                 "skipped")  # fmt: skip
 
-    def __init__(self, openmetrics: bool, only: Collection[str] | None) -> None:
+    def __init__(
+        self, openmetrics: bool, only: Collection[str] | None, memo: ParseMemo | None
+    ) -> None:
         self.om = openmetrics
         self.only = self.only_stems = self.related = None
         if only is not None:
             self.only = frozenset(only)
             self.only_stems = self.only | frozenset(map(_stem, only))
             self.related = _related(self.only_stems)
+        if memo is None or self.only is None:
+            memo = ParseMemo()  # this parse's own
+        else:
+            memo = memo._for((openmetrics, self.only))
         self.families: dict[str, MetricFamily] = {}
         self.typed: set[str] = set()  # families that had a TYPE line
         self.helped: set[str] = set()  # families that had a HELP line
         self.undeclared: set[str] = set()  # families made for samples no metadata declared
-        self.owner: dict[str, _Target] = {}
         # Label-set text -> labels, read and checked, for each kind of label checks.
-        self.caches: dict[int, dict[str, _Labels]] = {0: {}, _LE: {}, _QUANTILE: {}}
+        self.caches = memo.caches
         self.lookups = {checks: cache.get for checks, cache in self.caches.items()}
-        self.skeletons: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.skeletons = memo.skeletons
         self.skip: _Target = (None, self.lookups[0], 0, 0, "")
         """The target of samples to skip unread (their name is not needed)."""
+        self.skipped = memo.skipped
+        """Names skipped that no family asked for can own (see :meth:`_skipping`)."""
+        self.owner: dict[str, _Target] = dict.fromkeys(self.skipped, self.skip)
 
     def run(self, text: str) -> dict[str, MetricFamily]:
         """Read every line; the loop is the fast path, everything rare is a method call away."""
@@ -210,6 +269,7 @@ class _Parser:
         if om:
             self._strip_eof(lines)
         owner_get = self.owner.get
+        skip = self.skip
         related = self.related
         floats: dict[str, float] = {}  # value text -> value: values repeat (0.0, bucket counts)
         floats_get = floats.get
@@ -221,7 +281,7 @@ class _Parser:
                     # families': a glance at the name, and, for a TYPE, the names it claims.
                     name, _, rest = line[7:].partition(" ")
                     if name and name not in related:
-                        if line[2] == "T":
+                        if line[2] == "T" and owner_get(name) is not skip:
                             self._claim_unread(name, rest.strip())
                         continue
                 if line.startswith("#"):
@@ -325,8 +385,18 @@ class _Parser:
         """
         owner, skip = self.owner, self.skip
         owner[family] = skip  # an exact name wins
+        claimed = [family]
         for suffix in _CLAIMED.get(type_ if self.om else type_.lower(), ()):
-            owner.setdefault(family + suffix, skip)
+            if owner.setdefault(family + suffix, skip) is skip:
+                claimed.append(family + suffix)
+        self._skipping(claimed)
+
+    def _skipping(self, names: list[str]) -> None:
+        """Remember skipped names for the next parse of the endpoint's scrapes, those of them
+        that no family of :func:`_related` has: only those are skipped whatever metadata the
+        next scrape has (a related family's metadata could make the name its own)."""
+        assert self.related is not None
+        self.skipped.update(name for name in names if name not in self.related)
 
     def _set_type(self, family: str, type_: str, line: str, lineno: int) -> None:
         types = _OM_TYPES if self.om else _TEXT_TYPES
@@ -392,6 +462,7 @@ class _Parser:
         """The target of a sample no metadata declared (see the module docstring)."""
         if self.only_stems is not None and _stem(name) not in self.only_stems:
             target = self.owner[name] = (None, self.lookups[0], 0, 0, name)
+            self._skipping([name])
             return target
         self.undeclared.add(name)
         self._family(name, keep=True)  # kept whole for now: it may join a family asked for

@@ -8,7 +8,7 @@ classes with :attr:`CursorTable.PREFIX` (``"<prefix>--cursor"``, ``"<prefix>--go
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -73,8 +73,24 @@ class CursorTable(ScrollView, can_focus=True, inherit_bindings=False):
     _runs: dict[str, Style] | None = None
     """Cell styles on the base style, by name, kept with it (see :meth:`_run_style`)."""
 
+    _painting: int | None = None
+    """The content width while Textual paints the table (see :meth:`render_lines`)."""
+
     def row_count(self) -> int:
         raise NotImplementedError
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual's, with the width looked up once for the lines it paints: ``size`` asks the
+        screen's map for the widget, which costs as much as drawing a row."""
+        self._painting = self.size.width
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting = None
+
+    def _line_width(self) -> int:
+        """The width of a line: :attr:`_painting` while painting, else looked up."""
+        return self.size.width if self._painting is None else self._painting
 
     def moved(self) -> None:
         """The cursor landed on another row (or the rows changed under it)."""
@@ -127,13 +143,21 @@ class CursorTable(ScrollView, can_focus=True, inherit_bindings=False):
         value = index if index is not None else self.validate_cursor_row(self.cursor_row)
         self.set_reactive(CursorTable.cursor_row, value)
 
-    def _repaint_span(self, index: int, first: int, last: int, widths: Sequence[int]) -> None:
-        """Repaint columns ``first..last`` of row ``index`` (``widths`` include padding)."""
-        y = index + 1 - self.scroll_offset.y
-        if 1 <= y < self.size.height:
-            start = sum(widths[:first])
-            end = sum(widths[: last + 1])
-            self.refresh(Region(start, y, end - start, 1))
+    def _repaint_spans(
+        self, spans: Iterable[tuple[int, int, int]], widths: Sequence[int]
+    ) -> None:
+        """Repaint columns ``first..last`` of each row ``index`` in ``spans`` (``widths`` include
+        padding), in one refresh: each call clears the widget's caches and asks for a repaint
+        again, and a snapshot repaints a span on every row."""
+        top, height = self.scroll_offset.y, self.size.height
+        regions = []
+        for index, first, last in spans:
+            y = index + 1 - top
+            if 1 <= y < height:
+                start = sum(widths[:first])
+                regions.append(Region(start, y, sum(widths[first : last + 1]), 1))
+        if regions:
+            self.refresh(*regions)
 
     def _refresh_row(self, index: int) -> None:
         y = index + 1 - self.scroll_offset.y

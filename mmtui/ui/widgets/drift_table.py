@@ -154,7 +154,7 @@ class DriftTable(CursorTable, inherit_bindings=False):
         self._relayout(self._sorted(self._columns), self._columns)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._line_width()
         if y == 0:
             return self._header_strip("".join(f" {self._header(c)} " for c in self._columns), width)
         index = y - 1 + self.scroll_offset.y
@@ -204,7 +204,7 @@ class DriftTable(CursorTable, inherit_bindings=False):
         self._strips.pop(after.key, None)
         if changed:
             widths = [c.width + _PAD for c in self._columns]
-            self._repaint_span(index, changed[0], changed[-1], widths)
+            self._repaint_spans([(index, changed[0], changed[-1])], widths)
 
     def _strip(self, row: Row, width: int, style_of: Callable[[str], Style]) -> Strip:
         base = self.rich_style

@@ -148,8 +148,8 @@ class OverviewTable(CursorTable, inherit_bindings=False):
             self._relayout(order, columns)
             return
         now = self._clock()
-        for key, row in rows.items():
-            self._update_row(key, row_cells(row, columns, now, self._interval))
+        self._update_rows({key: row_cells(row, columns, now, self._interval)
+                           for key, row in rows.items()})
 
     def tick(self) -> None:
         """Re-date the age column, so ageing data shows even when no snapshot arrives."""
@@ -157,10 +157,10 @@ class OverviewTable(CursorTable, inherit_bindings=False):
         age = next((c for c in self._columns if c.key == AGE), None)
         if age is None:
             return
-        for key, row in self._rows.items():
-            cells = dict(self._cells[key])
-            cells[AGE] = row_cells(row, (age,), now, self._interval)[AGE]
-            self._update_row(key, cells)
+        self._update_rows({
+            key: self._cells[key] | row_cells(row, (age,), now, self._interval)
+            for key, row in self._rows.items()
+        })
 
     def changes_in(self) -> float | None:
         """Seconds until some age cell is due to change (see :meth:`tick`); None: none is."""
@@ -182,7 +182,7 @@ class OverviewTable(CursorTable, inherit_bindings=False):
         self._strips.clear()
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._line_width()
         if y == 0:
             return self._header_strip("".join(f" {c.header} " for c in self._columns), width)
         index = y - 1 + self.scroll_offset.y
@@ -217,14 +217,17 @@ class OverviewTable(CursorTable, inherit_bindings=False):
         self.refresh()
         self.post_message(self.Highlighted(self.highlighted))
 
-    def _update_row(self, key: str, cells: dict[str, Cell]) -> None:
-        old = self._cells[key]
-        changed = [i for i, c in enumerate(self._columns) if cells[c.key] != old[c.key]]
-        if not changed:
-            return
-        self._cells[key] = cells
-        self._strips.pop(key, None)
-        self._repaint_span(self._index[key], changed[0], changed[-1], self._widths)
+    def _update_rows(self, rows: dict[str, dict[str, Cell]]) -> None:
+        """Take each row's new cells, and repaint the span of those that changed."""
+        spans = []
+        for key, cells in rows.items():
+            old = self._cells[key]
+            changed = [i for i, k in enumerate(self._keys) if cells[k] != old[k]]
+            if changed:
+                self._cells[key] = cells
+                self._strips.pop(key, None)
+                spans.append((self._index[key], changed[0], changed[-1]))
+        self._repaint_spans(spans, self._widths)
 
     def _strip(self, cells: dict[str, Cell], width: int, style_of: Callable[[str], Style]) -> Strip:
         """A row; ``style_of`` gives each cell's whole style from its style name."""
