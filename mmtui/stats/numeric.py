@@ -237,11 +237,16 @@ class EdgePlacer:
     def count(self, codes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How many of ``codes`` there are of each, and the sum of their ``weights``, as
         ``(features, width)`` arrays."""
-        f = codes.shape[0]
-        flat = codes.reshape(-1)
-        counts = np.bincount(flat, minlength=f * self.width).reshape(f, self.width)
-        sums = np.bincount(flat, weights.reshape(-1), minlength=f * self.width)
-        return counts, sums.reshape(f, self.width)
+        return _count(codes, weights, self.width)
+
+
+def _count(codes: np.ndarray, weights: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`EdgePlacer.count` for codes laid out ``width`` to a feature."""
+    f = codes.shape[0]
+    flat = codes.reshape(-1)
+    counts = np.bincount(flat, minlength=f * width).reshape(f, width)
+    sums = np.bincount(flat, weights.reshape(-1), minlength=f * width)
+    return counts, sums.reshape(f, width)
 
 
 def compare_numeric_positions(plan: NumericPlan, placed: EdgePositions) -> list[Comparison]:
@@ -261,10 +266,7 @@ def compare_numeric_positions(plan: NumericPlan, placed: EdgePositions) -> list[
         raise ValueError(f"positions: counts of shape {placed.counts.shape}, not {(f, width)}")
     counts, sums = placed.counts, placed.sums
     if counts is None or sums is None:
-        counts = np.bincount(placed.codes.reshape(-1), minlength=f * width).reshape(f, width)
-        sums = np.bincount(
-            placed.codes.reshape(-1), placed.values.reshape(-1), minlength=f * width
-        ).reshape(f, width)
+        counts, sums = _count(placed.codes, placed.values, width)
     else:
         sums = sums.copy()
     cum = np.cumsum(counts, axis=1)
